@@ -10,6 +10,8 @@
 #ifndef IW_INVENTORY_RECORD_H
 #define IW_INVENTORY_RECORD_H
 
+#include "util/error.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -61,6 +63,11 @@ typedef struct iw_record {
   char *started_at; /* RFC 3339, NULL when unknown */
   char **pull_secrets; /* NULL-terminated imagePullSecrets names, or NULL */
 } iw_record;
+
+/* Sources hand records over one at a time: the callback takes ownership of
+ * rec (it must free it or keep it).  Returning < 0 (with *err set) stops
+ * the source, which then returns < 0 too. */
+typedef int (*iw_record_fn) (iw_record *rec, void *userdata, iw_error **err);
 
 void iw_record_free (iw_record *r);
 /* Free the strings inside r but not r itself. */
