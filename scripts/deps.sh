@@ -2,11 +2,17 @@
 # deps.sh - install the Debian packages the build and the tests need.
 #
 # Package names live in scripts/deps.d/*.txt, one per line (# comments).
+# A line "cmd:NAME PACKAGE" asks for PACKAGE only when no command NAME is
+# on PATH (kubectl, for one, may come from elsewhere than Debian).
 # Only missing packages are installed, quietly; running it twice is a no-op.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-mapfile -t want < <(cat "$here"/deps.d/*.txt | sed 's/#.*//' | tr -s ' \t' '\n' | sed '/^$/d' | sort -u)
+lists=$(cat "$here"/deps.d/*.txt | sed 's/#.*//')
 missing=()
+while read -r cmd pkg; do
+  command -v "${cmd#cmd:}" >/dev/null 2>&1 || missing+=("$pkg")
+done < <(grep -E '^[[:space:]]*cmd:' <<<"$lists" || true)
+mapfile -t want < <(grep -vE '^[[:space:]]*cmd:' <<<"$lists" | tr -s ' \t' '\n' | sed '/^$/d' | sort -u)
 for p in "${want[@]}"; do
   st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [ "$st" = "install ok installed" ] || missing+=("$p")
