@@ -26,7 +26,8 @@
 
 #define IW_REF_NAME_MAX 255
 
-typedef struct iw_ref {
+typedef struct iw_ref
+{
   char *domain; /* "docker.io", "localhost:5000", "[::1]:5000"; never NULL */
   char *path;   /* repository path, "library/nginx"; never NULL */
   char *tag;    /* NULL when the reference has none */
@@ -34,8 +35,11 @@ typedef struct iw_ref {
 } iw_ref;
 
 /* Parse and normalize text (Docker's ParseNormalizedNamed).  A bare 64-hex
- * string is an image ID, not a reference, and is rejected here; see
- * iw_ref_is_image_id(). */
+ * string is an image ID, not a reference, and is rejected here, as is
+ * "sha256:<64 hex>"; see iw_ref_is_image_id().  A reference with both a
+ * tag and a digest keeps both; the digest is what identifies the image.
+ * An uppercase first component ("Docker/app") is a repository name that
+ * is not lowercase (Docker would take it for a registry host). */
 int iw_ref_parse (iw_ref **out, const char *text, iw_error **err);
 
 /* Parse without normalization: text must already be fully qualified
@@ -51,7 +55,10 @@ char *iw_ref_name (const iw_ref *r);
  * digest only when present). */
 char *iw_ref_string (const iw_ref *r);
 /* Familiar (short) form as Docker prints it: "nginx:1.25",
- * "user/app", "quay.io/x/y@sha256:...". */
+ * "user/app", "quay.io/x/y@sha256:...".  Unlike Docker, a Docker Hub
+ * repository whose first component looks like a host keeps its domain
+ * ("docker.io/foo.com/app"), so the familiar form always parses back to
+ * the same reference. */
 char *iw_ref_familiar (const iw_ref *r);
 
 /* The host to talk to for the distribution API: "registry-1.docker.io"
@@ -67,6 +74,13 @@ bool iw_ref_is_implicit_latest (const iw_ref *r);
 
 /* True for a bare image ID: 64 lowercase hex, or "sha256:" + 64 hex. */
 bool iw_ref_is_image_id (const char *text);
+
+/* "sha256:<hex>" for an image ID as iw_ref_is_image_id() accepts it (a
+ * bare 64-hex ID gains the prefix), NULL for anything else.  Caller frees. */
+char *iw_ref_image_id (const char *text);
+
+/* True when a and b have the same domain, path, tag and digest. */
+bool iw_ref_equal (const iw_ref *a, const iw_ref *b);
 
 /* Validate a digest string: "sha256:" + 64 lowercase hex or "sha512:" +
  * 128 lowercase hex.  The error names the bad part. */
