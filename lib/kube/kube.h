@@ -197,7 +197,13 @@ typedef enum iw_kube_parse_mode
 /* source: the record's source ("kube:https://...", "file:pods.json");
  * name: used in error messages ("pods.json"). */
 iw_kube_parser *iw_kube_parser_new (const char *source, const char *name, iw_record_fn fn, void *userdata);
+/* Switching mode starts the counters afresh. */
 void iw_kube_parser_set_mode (iw_kube_parser *p, iw_kube_parse_mode mode);
+/* The cluster name records carry (the kubeconfig context), or NULL. */
+void iw_kube_parser_set_cluster (iw_kube_parser *p, const char *cluster);
+/* Hand every pod over once, even when the list restarts (410 Expired):
+ * keeps a set of the pods' namespace/name. */
+void iw_kube_parser_dedup_pods (iw_kube_parser *p);
 /* Keep the learned owners but start a new document (e.g. the next page). */
 int iw_kube_parser_reset (iw_kube_parser *p, iw_error **err);
 int iw_kube_parser_feed (iw_kube_parser *p, const char *data, size_t len, iw_error **err);

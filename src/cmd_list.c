@@ -1,0 +1,425 @@
+/*
+ * cmd_list.c - `imgwatch list`: what runs, one line per container.
+ *
+ * Records stream from the Kubernetes API (or a file) straight to stdout:
+ * the table keeps only its first rows to size the columns, and -o json is
+ * written with yajl_gen as records arrive, so a 100,000-pod cluster costs
+ * the memory of one API page.
+ */
+#include "cli.h"
+#include "commands.h"
+#include "kube/kube.h"
+#include "util/mem.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <yajl/yajl_gen.h>
+
+#define NCOLS 7
+#define SIZING_ROWS 500
+
+static const char *const headers[NCOLS]
+    = { "NAMESPACE", "WORKLOAD", "CONTAINER", "IMAGE", "RUNNING-DIGEST", "PULL-POLICY", "NODE" };
+
+typedef struct list_ctx
+{
+  bool json;
+  yajl_gen g;
+  /* Table: the first rows are held to size the columns. */
+  char **rows; /* NCOLS strings per row */
+  size_t n_rows;
+  size_t width[NCOLS];
+  bool flushed;
+  size_t printed;
+  bool progress_shown;
+} list_ctx;
+
+static const char *
+or_dash (const char *s)
+{
+  return s && *s ? s : "<none>";
+}
+
+static char *
+digest_cell (const iw_record *r)
+{
+  const iw_image_id *id = &r->image_id;
+
+  if (id->kind == IW_IMAGE_ID_NONE)
+    return iw_xstrdup ("<none>");
+  if (id->digest == NULL)
+    return iw_xasprintf ("? %s", id->raw);
+  if (id->kind == IW_IMAGE_ID_CONFIG)
+    return iw_xasprintf ("%s (config)", id->digest);
+  return iw_xstrdup (id->digest);
+}
+
+static void
+print_row (list_ctx *c, char **cells)
+{
+  for (int i = 0; i < NCOLS; i++)
+    {
+      if (i == NCOLS - 1)
+        fputs (cells[i], stdout);
+      else
+        printf ("%-*s   ", (int)c->width[i], cells[i]);
+    }
+  fputc ('\n', stdout);
+  c->printed++;
+}
+
+static void
+flush_rows (list_ctx *c)
+{
+  if (!c->flushed)
+    {
+      print_row (c, (char **)headers);
+      c->printed--;
+      c->flushed = true;
+    }
+  for (size_t r = 0; r < c->n_rows; r++)
+    {
+      print_row (c, c->rows + r * NCOLS);
+      for (int i = 0; i < NCOLS; i++)
+        free (c->rows[r * NCOLS + i]);
+    }
+  c->n_rows = 0;
+}
+
+static void
+table_row (list_ctx *c, const iw_record *r)
+{
+  char *cells[NCOLS];
+
+  cells[0] = iw_xstrdup (or_dash (r->namespace_));
+  cells[1] = iw_xasprintf ("%s/%s", or_dash (r->workload_kind), or_dash (r->workload_name));
+  cells[2] = iw_xasprintf ("%s%s", or_dash (r->container),
+                           r->container_type == IW_CONTAINER_INIT        ? " (init)"
+                           : r->container_type == IW_CONTAINER_EPHEMERAL ? " (ephemeral)"
+                                                                         : "");
+  cells[3] = iw_xstrdup (or_dash (r->image));
+  cells[4] = digest_cell (r);
+  cells[5] = iw_xasprintf ("%s%s", or_dash (iw_pull_policy_name (r->pull_policy)),
+                           r->pull_policy_defaulted ? " (default)" : "");
+  cells[6] = iw_xstrdup (or_dash (r->node));
+  if (c->flushed)
+    {
+      print_row (c, cells);
+      for (int i = 0; i < NCOLS; i++)
+        free (cells[i]);
+      return;
+    }
+  c->rows = iw_xreallocarray (c->rows, (c->n_rows + 1) * NCOLS, sizeof (char *));
+  for (int i = 0; i < NCOLS; i++)
+    {
+      size_t w = strlen (cells[i]);
+
+      if (w > c->width[i])
+        c->width[i] = w;
+      c->rows[c->n_rows * NCOLS + i] = cells[i];
+    }
+  c->n_rows++;
+  if (c->n_rows >= SIZING_ROWS)
+    flush_rows (c);
+}
+
+static void
+gen_str (yajl_gen g, const char *s)
+{
+  if (s == NULL)
+    yajl_gen_null (g);
+  else
+    yajl_gen_string (g, (const unsigned char *)s, strlen (s));
+}
+
+static void
+gen_kv (yajl_gen g, const char *k, const char *v)
+{
+  gen_str (g, k);
+  gen_str (g, v);
+}
+
+static const char *
+type_name (iw_container_type t)
+{
+  return t == IW_CONTAINER_INIT ? "init" : t == IW_CONTAINER_EPHEMERAL ? "ephemeral" : "app";
+}
+
+static const char *
+id_kind_name (iw_image_id_kind k)
+{
+  switch (k)
+    {
+    case IW_IMAGE_ID_REPO_DIGEST:
+      return "repo-digest";
+    case IW_IMAGE_ID_CONFIG:
+      return "config";
+    case IW_IMAGE_ID_UNKNOWN:
+      return "unknown";
+    case IW_IMAGE_ID_NONE:
+    default:
+      return "none";
+    }
+}
+
+static void
+json_row (list_ctx *c, const iw_record *r)
+{
+  yajl_gen g = c->g;
+
+  yajl_gen_map_open (g);
+  gen_kv (g, "namespace", r->namespace_);
+  gen_kv (g, "pod", r->pod);
+  gen_str (g, "workload");
+  yajl_gen_map_open (g);
+  gen_kv (g, "kind", r->workload_kind);
+  gen_kv (g, "name", r->workload_name);
+  yajl_gen_map_close (g);
+  gen_kv (g, "container", r->container);
+  gen_kv (g, "containerType", type_name (r->container_type));
+  gen_kv (g, "image", r->image);
+  gen_kv (g, "statusImage", r->status_image);
+  gen_str (g, "imageID");
+  yajl_gen_map_open (g);
+  gen_kv (g, "raw", r->image_id.raw);
+  gen_kv (g, "kind", id_kind_name (r->image_id.kind));
+  gen_kv (g, "repository", r->image_id.repository);
+  gen_kv (g, "digest", r->image_id.digest);
+  yajl_gen_map_close (g);
+  gen_kv (g, "imagePullPolicy", iw_pull_policy_name (r->pull_policy));
+  gen_str (g, "imagePullPolicyDefaulted");
+  yajl_gen_bool (g, r->pull_policy_defaulted);
+  gen_kv (g, "node", r->node);
+  gen_kv (g, "phase", r->phase);
+  gen_kv (g, "state", r->state);
+  gen_kv (g, "startedAt", r->started_at);
+  gen_str (g, "imagePullSecrets");
+  yajl_gen_array_open (g);
+  for (char **s = r->pull_secrets; s && *s; s++)
+    gen_str (g, *s);
+  yajl_gen_array_close (g);
+  gen_kv (g, "cluster", r->cluster);
+  gen_kv (g, "source", r->source);
+  yajl_gen_map_close (g);
+  c->printed++;
+}
+
+static int
+on_record (iw_record *rec, void *userdata, iw_error **err)
+{
+  list_ctx *c = userdata;
+
+  (void)err;
+  if (c->progress_shown)
+    {
+      fputs ("\r\033[K", stderr);
+      c->progress_shown = false;
+    }
+  if (c->json)
+    json_row (c, rec);
+  else
+    table_row (c, rec);
+  iw_record_free (rec);
+  return 0;
+}
+
+static void
+on_progress (const iw_kube_stats *s, void *userdata)
+{
+  list_ctx *c = userdata;
+
+  fprintf (stderr, "\r\033[Kimgwatch list: %zu pods, %zu containers...", s->pods, s->records);
+  c->progress_shown = true;
+}
+
+static void
+print_out (void *ctx, const char *s, size_t len)
+{
+  (void)ctx;
+  fwrite (s, 1, len, stdout);
+}
+
+static int
+exit_code_for (const iw_error *e)
+{
+  switch (iw_error_code (e))
+    {
+    case IW_ENET:
+    case IW_ETLS:
+    case IW_ETIMEOUT:
+    case IW_EAUTH:
+    case IW_ESERVER:
+      return IW_EXIT_UNAVAILABLE;
+    default:
+      return IW_EXIT_USAGE;
+    }
+}
+
+static int
+run (int argc, char **argv)
+{
+  static const struct option longopts[] = {
+    { "kubeconfig", required_argument, NULL, 'k' },
+    { "context", required_argument, NULL, 'c' },
+    { "namespace", required_argument, NULL, 'n' },
+    { "all-namespaces", no_argument, NULL, 'A' },
+    { "selector", required_argument, NULL, 'l' },
+    { "from-file", required_argument, NULL, 'f' },
+    { "output", required_argument, NULL, 'o' },
+    { "use-pull-secrets", no_argument, NULL, 's' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  iw_kube_options o = IW_KUBE_OPTIONS_INIT;
+  const char *from_file = NULL, *output = "table";
+  list_ctx c = { 0 };
+  iw_kube_stats stats = { 0 };
+  iw_error *err = NULL;
+  bool progress;
+  int opt, rc;
+
+  optind = 1;
+  opterr = 0;
+  while ((opt = getopt_long (argc, argv, ":n:Al:o:f:", longopts, NULL)) != -1)
+    switch (opt)
+      {
+      case 'k':
+        o.kubeconfig = optarg;
+        break;
+      case 'c':
+        o.context = optarg;
+        break;
+      case 'n':
+        o.namespace_ = optarg;
+        break;
+      case 'A':
+        o.all_namespaces = true;
+        break;
+      case 'l':
+        o.label_selector = optarg;
+        break;
+      case 'f':
+        from_file = optarg;
+        break;
+      case 'o':
+        output = optarg;
+        break;
+      case 's':
+        o.use_pull_secrets = true;
+        break;
+      case 'h':
+        iw_cli_usage (&iw_cmd_list, stdout);
+        return IW_EXIT_OK;
+      case ':':
+        iw_cli_error ("list", "%s needs a value", argv[optind - 1]);
+        return IW_EXIT_USAGE;
+      default:
+        iw_cli_error ("list", "unknown option \"%s\"", argv[optind - 1]);
+        return IW_EXIT_USAGE;
+      }
+  if (optind < argc)
+    {
+      iw_cli_error ("list", "unexpected argument \"%s\"", argv[optind]);
+      return IW_EXIT_USAGE;
+    }
+  if (strcmp (output, "json") == 0)
+    c.json = true;
+  else if (strcmp (output, "table") != 0)
+    {
+      iw_cli_error ("list", "unknown output format \"%s\" (table, json)", output);
+      return IW_EXIT_USAGE;
+    }
+  if (o.all_namespaces && o.namespace_)
+    {
+      iw_cli_error ("list", "-n and -A are mutually exclusive");
+      return IW_EXIT_USAGE;
+    }
+  progress = isatty (STDERR_FILENO);
+  if (c.json)
+    {
+      c.g = yajl_gen_alloc (NULL);
+      yajl_gen_config (c.g, yajl_gen_print_callback, print_out, NULL);
+      yajl_gen_config (c.g, yajl_gen_validate_utf8, 0);
+      yajl_gen_map_open (c.g);
+      gen_kv (c.g, "apiVersion", "imgwatch/v1");
+      gen_kv (c.g, "kind", "ContainerList");
+      gen_str (c.g, "items");
+      yajl_gen_array_open (c.g);
+    }
+  if (from_file)
+    rc = iw_source_read_file_stats (from_file, on_record, &c, &stats, progress ? on_progress : NULL, &c,
+                                    &err);
+  else
+    {
+      o.progress = progress ? on_progress : NULL;
+      o.progress_userdata = &c;
+      rc = iw_kube_list_pods (&o, on_record, &c, &stats, &err);
+    }
+  if (c.progress_shown)
+    fputs ("\r\033[K", stderr);
+  if (c.json)
+    {
+      yajl_gen_array_close (c.g);
+      /* A consumer must not mistake a failed list for a complete one. */
+      gen_str (c.g, "complete");
+      yajl_gen_bool (c.g, rc == 0);
+      if (rc < 0)
+        gen_kv (c.g, "error", iw_error_msg (err));
+      yajl_gen_map_close (c.g);
+      fputc ('\n', stdout);
+      yajl_gen_free (c.g);
+    }
+  else if (rc == 0)
+    flush_rows (&c);
+  else
+    {
+      for (size_t i = 0; i < c.n_rows * NCOLS; i++)
+        free (c.rows[i]);
+    }
+  free (c.rows);
+  fflush (stdout);
+  if (rc < 0)
+    {
+      iw_cli_error ("list", "%s", iw_error_msg (err));
+      if (c.printed)
+        iw_cli_error ("list", "incomplete: the %zu containers printed are not the whole inventory",
+                      c.printed);
+      rc = exit_code_for (err);
+      iw_error_free (err);
+      return rc;
+    }
+  if (!c.json && c.printed == 0)
+    fprintf (stderr, "No containers found%s.\n", from_file ? " in the input" : "");
+  return IW_EXIT_OK;
+}
+
+const iw_command iw_cmd_list = {
+  .name = "list",
+  .summary = "list running containers with their images and digests",
+  .usage = "Usage: imgwatch list [--kubeconfig F] [--context C] [-n NS | -A] [-l SELECTOR]\n"
+           "                     [--from-file F|-] [-o table|json] [--use-pull-secrets]\n"
+           "\n"
+           "List every container (init, app, ephemeral) of the pods in a namespace or in the\n"
+           "whole cluster, with its workload, image, running digest, effective pull policy\n"
+           "and node.  Read-only: it only lists pods, replicasets and jobs.\n"
+           "\n"
+           "Options:\n"
+           "  --kubeconfig F        kubeconfig file (default $KUBECONFIG, ~/.kube/config,\n"
+           "                        then the in-cluster service account)\n"
+           "  --context C           kubeconfig context (default: current-context)\n"
+           "  -n, --namespace NS    namespace (default: the context's, else \"default\")\n"
+           "  -A, --all-namespaces  every namespace\n"
+           "  -l, --selector SEL    label selector, as kubectl -l\n"
+           "  -f, --from-file F     read `kubectl get pods -o json` output or manifests\n"
+           "                        (JSON or YAML, several documents) from F, or - for stdin\n"
+           "  -o, --output FORMAT   table (default) or json\n"
+           "  --use-pull-secrets    read the pods' imagePullSecrets (needs get secrets)\n"
+           "\n"
+           "Exit status: 0 listed, 2 usage or input error, 3 the cluster could not be\n"
+           "read (unreachable, TLS, authorization).  See docs/kube.md.\n",
+  .run = run,
+};

@@ -1,0 +1,304 @@
+/*
+ * test_kube_pods.c - the streaming object parser and the file source:
+ * pod lists as the API pages them and kubectl prints them, owners, every
+ * container type, manifests in YAML and JSON, and precise errors.
+ */
+#include "kube/kube.h"
+#include "util/mem.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define D1 "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+#define D2 "sha256:2222222222222222222222222222222222222222222222222222222222222222"
+
+/* Records collected as "ns|pod|Kind/name|container|type|image|policy|default|idkind|digest|node|state". */
+typedef struct got
+{
+  char *lines[64];
+  size_t n;
+  int fail_after; /* stop with an error after this many records; 0 = never */
+} got;
+
+static int
+collect (iw_record *r, void *userdata, iw_error **err)
+{
+  got *g = userdata;
+
+  if (g->fail_after && (int)g->n == g->fail_after)
+    {
+      iw_record_free (r);
+      return iw_error_set (err, IW_EIO, "consumer full");
+    }
+  assert_true (g->n < 64);
+  g->lines[g->n++] = iw_xasprintf (
+      "%s|%s|%s/%s|%s|%d|%s|%s|%d|%d|%s|%s|%s|%s", r->namespace_ ? r->namespace_ : "-", r->pod ? r->pod : "-",
+      r->workload_kind, r->workload_name ? r->workload_name : "-", r->container ? r->container : "-",
+      (int)r->container_type, r->image ? r->image : "-",
+      iw_pull_policy_name (r->pull_policy) ? iw_pull_policy_name (r->pull_policy) : "-",
+      (int)r->pull_policy_defaulted, (int)r->image_id.kind, r->image_id.digest ? r->image_id.digest : "-",
+      r->node ? r->node : "-", r->state ? r->state : "-", r->pull_secrets ? r->pull_secrets[0] : "-");
+  iw_record_free (r);
+  return 0;
+}
+
+static void
+got_free (got *g)
+{
+  for (size_t i = 0; i < g->n; i++)
+    free (g->lines[i]);
+  g->n = 0;
+}
+
+/* An API page: items without kind, continue token before the items. */
+static const char page[]
+    = "{\"kind\":\"PodList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"9\",\"continue\":"
+      "\"tok-2\"},"
+      "\"items\":[{\"metadata\":{\"name\":\"web-6d4b9c8f6d-x2mlq\",\"namespace\":\"default\",\"uid\":\"u1\","
+      "\"labels\":{\"pod-template-hash\":\"6d4b9c8f6d\"},\"ownerReferences\":[{\"apiVersion\":\"apps/v1\","
+      "\"kind\":\"ReplicaSet\",\"name\":\"web-6d4b9c8f6d\",\"uid\":\"r\",\"controller\":true}],"
+      "\"managedFields\":[{\"fieldsV1\":{\"f:spec\":{\"f:containers\":{\"k:{\\\"name\\\":\\\"x\\\"}\":{}}}}}]"
+      "},"
+      "\"spec\":{\"initContainers\":[{\"name\":\"setup\",\"image\":\"busybox:1.36\"}],"
+      "\"containers\":[{\"name\":\"app\",\"image\":\"registry.example.com/web:latest\",\"imagePullPolicy\":"
+      "\"IfNotPresent\",\"env\":[{\"name\":\"image\",\"value\":\"evil\"}]}],\"nodeName\":\"node-1\","
+      "\"imagePullSecrets\":[{\"name\":\"regcred\"}]},"
+      "\"status\":{\"phase\":\"Running\",\"initContainerStatuses\":[{\"name\":\"setup\",\"image\":\"busybox:"
+      "1.36\","
+      "\"imageID\":\"docker://" D2 "\",\"state\":{\"terminated\":{\"exitCode\":0}}}],"
+      "\"containerStatuses\":[{\"name\":\"app\",\"image\":\"registry.example.com/web:latest\","
+      "\"imageID\":\"registry.example.com/web@" D1
+      "\",\"state\":{\"running\":{\"startedAt\":\"2026-01-01T00:00:00Z\"}}}]}},"
+      "{\"metadata\":{\"name\":\"report-28934560-abcde\",\"namespace\":\"batch\",\"ownerReferences\":[{"
+      "\"kind\":"
+      "\"Job\",\"name\":\"report-28934560\",\"controller\":true}]},\"spec\":{\"containers\":[{\"name\":\"r\","
+      "\"image\":\"busybox\"}],\"ephemeralContainers\":[{\"name\":\"dbg\",\"image\":\"busybox:1.36\"}]},"
+      "\"status\":{\"phase\":\"Pending\",\"containerStatuses\":[{\"name\":\"r\",\"imageID\":\"\",\"state\":"
+      "{\"waiting\":{\"reason\":\"ContainerCreating\"}}}]}}]}";
+
+static void
+test_kube_pods__api_page_byte_by_byte (void **state)
+{
+  got g = { 0 };
+  iw_error *err = NULL;
+  iw_kube_parser *p = iw_kube_parser_new ("kube:https://x", "page", collect, &g);
+
+  (void)state;
+  /* Every chunk boundary must be fine: feed one byte at a time. */
+  for (size_t i = 0; i < sizeof page - 1; i++)
+    assert_int_equal (iw_kube_parser_feed (p, page + i, 1, &err), 0);
+  assert_int_equal (iw_kube_parser_finish (p, &err), 0);
+  assert_int_equal (g.n, 4);
+  assert_string_equal (g.lines[0],
+                       "default|web-6d4b9c8f6d-x2mlq|Deployment/web|setup|1|busybox:1.36|IfNotPresent|1|2|" D2
+                       "|node-1|terminated|regcred");
+  assert_string_equal (g.lines[1],
+                       "default|web-6d4b9c8f6d-x2mlq|Deployment/web|app|0|registry.example.com/web:"
+                       "latest|IfNotPresent|0|1|" D1 "|node-1|running|regcred");
+  assert_string_equal (g.lines[2],
+                       "batch|report-28934560-abcde|CronJob/report|r|0|busybox|Always|1|0|-|-|waiting|-");
+  assert_string_equal (
+      g.lines[3], "batch|report-28934560-abcde|CronJob/report|dbg|2|busybox:1.36|IfNotPresent|1|0|-|-|-|-");
+  assert_string_equal (iw_kube_parser_continue (p), "tok-2");
+  assert_int_equal (iw_kube_parser_stats (p)->pods, 2);
+  assert_string_equal (iw_kube_parser_pull_secrets (p)[0], "default/regcred");
+  assert_null (iw_kube_parser_pull_secrets (p)[1]);
+  got_free (&g);
+  iw_kube_parser_free (p);
+}
+
+static char *
+write_temp (const char *text)
+{
+  char *path = iw_xstrdup ("/tmp/test_kube_pods.XXXXXX");
+  int fd = mkstemp (path);
+
+  assert_true (fd >= 0);
+  assert_int_equal (write (fd, text, strlen (text)), (ssize_t)strlen (text));
+  close (fd);
+  return path;
+}
+
+/* kubectl prints pods before ReplicaSets; the ReplicaSet's real owner (a
+ * Rollout here, which the label heuristic would miss) must win. */
+static void
+test_kube_pods__file_list_uses_replicasets_printed_later (void **state)
+{
+  const char *text
+      = "{\"apiVersion\":\"v1\",\"items\":[{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":"
+        "\"c-"
+        "5f-aa\",\"namespace\":\"ns\",\"labels\":{\"pod-template-hash\":\"5f\"},\"ownerReferences\":[{"
+        "\"kind\":"
+        "\"ReplicaSet\",\"name\":\"c-5f\",\"controller\":true}]},\"spec\":{\"containers\":[{\"name\":\"a\","
+        "\"image\":\"x:1\"}]}},{\"apiVersion\":\"apps/"
+        "v1\",\"kind\":\"ReplicaSet\",\"metadata\":{\"name\":\"c-5f\","
+        "\"namespace\":\"ns\",\"uid\":\"u\",\"ownerReferences\":[{\"kind\":\"Rollout\",\"name\":\"canary\","
+        "\"controller\":true}]},\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":"
+        "\"x:1\"}]}}}}],\"kind\":\"List\",\"metadata\":{\"resourceVersion\":\"\"}}\n";
+  char *path = write_temp (text);
+  got g = { 0 };
+  iw_error *err = NULL;
+  iw_kube_stats st;
+
+  (void)state;
+  assert_int_equal (iw_source_read_file_stats (path, collect, &g, &st, NULL, NULL, &err), 0);
+  assert_int_equal (g.n, 1);
+  assert_string_equal (g.lines[0], "ns|c-5f-aa|Rollout/canary|a|0|x:1|IfNotPresent|1|0|-|-|-|-");
+  assert_int_equal (st.pods, 1);
+  assert_int_equal (st.objects, 1);
+  got_free (&g);
+  unlink (path);
+  free (path);
+}
+
+static void
+test_kube_pods__yaml_manifests_give_spec_only_records (void **state)
+{
+  const char *text
+      = "# a release\n"
+        "apiVersion: apps/v1\n"
+        "kind: Deployment\n"
+        "metadata:\n"
+        "  name: green-burrito\n"
+        "  namespace: prod\n"
+        "spec:\n"
+        "  replicas: 3\n"
+        "  template:\n"
+        "    spec:\n"
+        "      imagePullSecrets: [{name: pull}]\n"
+        "      containers:\n"
+        "        - name: app\n"
+        "          image: registry.example.com/green-burrito:latest\n"
+        "          imagePullPolicy: IfNotPresent\n"
+        "          ports: [{containerPort: 8080}]\n"
+        "---\n"
+        "apiVersion: v1\n"
+        "kind: ConfigMap\n"
+        "metadata: {name: settings}\n"
+        "data: {a: 'yes'}\n"
+        "---\n"
+        "apiVersion: batch/v1\n"
+        "kind: CronJob\n"
+        "metadata: {name: nightly}\n"
+        "spec:\n"
+        "  schedule: '0 3 * * *'\n"
+        "  jobTemplate:\n"
+        "    spec:\n"
+        "      template:\n"
+        "        spec:\n"
+        "          initContainers: [{name: i, image: 'busybox@" D1 "'}]\n"
+        "          containers: [{name: job, image: tools/report}]\n"
+        "---\n"
+        "---\n"
+        "apiVersion: v1\n"
+        "kind: List\n"
+        "items:\n"
+        "- kind: StatefulSet\n"
+        "  metadata: {name: db}\n"
+        "  spec: {template: {spec: {containers: [{name: pg, image: 'postgres:16', imagePullPolicy: "
+        "Always}]}}}\n";
+  char *path = write_temp (text);
+  got g = { 0 };
+  iw_error *err = NULL;
+  iw_kube_stats st;
+
+  (void)state;
+  assert_int_equal (iw_source_read_file_stats (path, collect, &g, &st, NULL, NULL, &err), 0);
+  assert_int_equal (g.n, 4);
+  assert_string_equal (g.lines[0], "prod|-|Deployment/green-burrito|app|0|registry.example.com/"
+                                   "green-burrito:latest|IfNotPresent|0|0|-|-|-|pull");
+  assert_string_equal (g.lines[1], "-|-|CronJob/nightly|i|1|busybox@" D1 "|IfNotPresent|1|0|-|-|-|-");
+  assert_string_equal (g.lines[2], "-|-|CronJob/nightly|job|0|tools/report|Always|1|0|-|-|-|-");
+  assert_string_equal (g.lines[3], "-|-|StatefulSet/db|pg|0|postgres:16|Always|0|0|-|-|-|-");
+  assert_int_equal (st.skipped, 1);
+  got_free (&g);
+  unlink (path);
+  free (path);
+}
+
+static void
+test_kube_pods__bad_input_names_file_and_line (void **state)
+{
+  static const struct
+  {
+    const char *text;
+    const char *want;
+    iw_code code;
+  } cases[] = {
+    { "{\"kind\":\"PodList\",\n\"items\":[\n{\"metadata\":{\"name\":\"a\"}},\n{oops}]}", ":4: invalid JSON",
+      IW_EPARSE },
+    { "{\"kind\":\"PodList\",\n\"items\":[\n", ":3: invalid JSON", IW_EPARSE },
+    { "kind: Pod\nmetadata:\n  name: [a\nspec: {}\n", ": invalid YAML", IW_EPARSE },
+    { "kind: Pod\nspec: &a {}\nstatus: *a\n", ":3: YAML aliases are not supported", IW_EUNSUPPORTED },
+    { "just a string\n", ":1: expected a Kubernetes object", IW_EPARSE },
+  };
+
+  (void)state;
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    {
+      char *path = write_temp (cases[i].text);
+      got g = { 0 };
+      iw_error *err = NULL;
+
+      assert_int_equal (iw_source_read_file (path, collect, &g, &err), -1);
+      if (strstr (iw_error_msg (err), path) == NULL || strstr (iw_error_msg (err), cases[i].want) == NULL)
+        fail_msg ("case %zu: \"%s\" lacks the file or \"%s\"", i, iw_error_msg (err), cases[i].want);
+      assert_int_equal (iw_error_code (err), cases[i].code);
+      iw_error_free (err);
+      got_free (&g);
+      unlink (path);
+      free (path);
+    }
+}
+
+static void
+test_kube_pods__consumer_error_stops_the_source (void **state)
+{
+  got g = { .fail_after = 1 };
+  iw_error *err = NULL;
+  iw_kube_parser *p = iw_kube_parser_new ("kube:x", "page", collect, &g);
+
+  (void)state;
+  assert_int_equal (iw_kube_parser_feed (p, page, sizeof page - 1, &err), -1);
+  assert_string_equal (iw_error_msg (err), "consumer full");
+  assert_int_equal (g.n, 1);
+  iw_error_free (err);
+  got_free (&g);
+  iw_kube_parser_free (p);
+}
+
+static void
+test_kube_pods__missing_file_is_an_io_error (void **state)
+{
+  iw_error *err = NULL;
+  got g = { 0 };
+
+  (void)state;
+  assert_int_equal (iw_source_read_file ("/nonexistent/pods.json", collect, &g, &err), -1);
+  assert_int_equal (iw_error_code (err), IW_EIO);
+  assert_non_null (strstr (iw_error_msg (err), "/nonexistent/pods.json"));
+  iw_error_free (err);
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test (test_kube_pods__api_page_byte_by_byte),
+    cmocka_unit_test (test_kube_pods__file_list_uses_replicasets_printed_later),
+    cmocka_unit_test (test_kube_pods__yaml_manifests_give_spec_only_records),
+    cmocka_unit_test (test_kube_pods__bad_input_names_file_and_line),
+    cmocka_unit_test (test_kube_pods__consumer_error_stops_the_source),
+    cmocka_unit_test (test_kube_pods__missing_file_is_an_io_error),
+  };
+
+  return cmocka_run_group_tests (tests, NULL, NULL);
+}
