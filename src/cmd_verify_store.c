@@ -1,0 +1,329 @@
+/*
+ * cmd_verify_store.c - `imgwatch verify-store`: verify a node's local image
+ * store, blob by blob, and (with a containerd socket) compare its names
+ * with the registry.  Read-only.
+ */
+#include "cli.h"
+#include "runtime/store.h"
+#include "util/buf.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char usage_text[]
+    = "Usage: imgwatch verify-store [--containerd SOCK | --root DIR] [--namespace NS] [-o table|json]\n"
+      "                             [--jobs N] [--all-blobs] [--fail-on SEV] [REF...]\n"
+      "\n"
+      "Verify the local image store of a node: for each image, walk index -> manifest\n"
+      "-> config -> layers, check each blob's size, then its sha256, in parallel.\n"
+      "Read-only.\n"
+      "\n"
+      "Options:\n"
+      "  --root DIR          read blobs straight from containerd's root directory\n"
+      "                      (DIR/io.containerd.content.v1.content/blobs/sha256)\n"
+      "  --containerd SOCK   containerd's socket: image names and blobs come from its\n"
+      "                      API (with --root too: names from the API, bytes from DIR)\n"
+      "  --namespace NS      only this containerd namespace (default: all)\n"
+      "  -o, --output FMT    table (default) or json\n"
+      "  -j, --jobs N        hashing threads (default: one per core)\n"
+      "  --all-blobs         also verify blobs that no image refers to\n"
+      "  --fail-on SEV       exit 1 when a finding is at or above SEV (default: high)\n"
+      "\n"
+      "REF selects images: with --containerd an image name (as `ctr images ls` shows\n"
+      "it); with --root alone NAME=sha256:DIGEST or sha256:DIGEST.  With --root alone\n"
+      "and no REF every manifest and index in the store is verified, named by digest,\n"
+      "and every other blob is checked against its name.\n"
+      "\n"
+      "Findings: store-corrupt [critical] (a blob is missing, truncated, oversize,\n"
+      "or hashes to another digest), unverified [medium] (a blob could not be read).\n"
+      "\n"
+      "Exit status: 0 no finding at or above --fail-on, 1 findings, 2 usage or input\n"
+      "error, 3 the store or containerd could not be reached.\n";
+
+typedef struct options
+{
+  const char *root;
+  const char *containerd;
+  const char *namespace_;
+  const char *output;
+  const char *fail_on;
+  int jobs;
+  bool all_blobs;
+} options;
+
+static int
+severity_rank (const char *s)
+{
+  static const char *const names[] = { "info", "low", "medium", "high", "critical" };
+
+  for (int i = 0; i < 5; i++)
+    if (strcmp (s, names[i]) == 0)
+      return i;
+  return -1;
+}
+
+static void
+print_size (FILE *f, unsigned long long n)
+{
+  if (n >= 1024ULL * 1024 * 1024)
+    fprintf (f, "%.1f GiB", (double)n / (1024.0 * 1024 * 1024));
+  else if (n >= 1024 * 1024)
+    fprintf (f, "%.1f MiB", (double)n / (1024.0 * 1024));
+  else if (n >= 1024)
+    fprintf (f, "%.1f KiB", (double)n / 1024.0);
+  else
+    fprintf (f, "%llu B", n);
+}
+
+static void
+print_table (const iw_store_report *r, double seconds)
+{
+  size_t crit = 0;
+
+  for (size_t i = 0; i < r->n_findings; i++)
+    {
+      const iw_store_finding *f = &r->findings[i];
+
+      if (strcmp (f->severity, "critical") == 0)
+        crit++;
+      printf ("%-9s %-14s %s%s%s\n", f->severity, f->check, f->namespace_ ? f->namespace_ : "",
+              f->namespace_ ? "/" : "", f->image);
+      printf ("  %s\n", f->message);
+      if (f->remediation)
+        printf ("  fix: %s\n", f->remediation);
+    }
+  printf ("verified %zu image%s, %zu blob%s, ", r->images, r->images == 1 ? "" : "s", r->blobs,
+          r->blobs == 1 ? "" : "s");
+  print_size (stdout, r->bytes);
+  printf (" in %.2f s", seconds);
+  if (r->skipped)
+    printf (" (%zu manifest%s of other platforms not present)", r->skipped, r->skipped == 1 ? "" : "s");
+  if (r->n_findings == 0)
+    printf (": no findings\n");
+  else
+    printf (": %zu finding%s (%zu critical)\n", r->n_findings, r->n_findings == 1 ? "" : "s", crit);
+}
+
+static int
+kv (iw_buf *b, const char *key, const char *val, bool comma, iw_error **err)
+{
+  if (comma && iw_buf_appendc (b, ',', err) < 0)
+    return -1;
+  if (iw_json_append_quoted (b, key, err) < 0 || iw_buf_appendc (b, ':', err) < 0)
+    return -1;
+  if (val == NULL)
+    return iw_buf_appends (b, "null", err);
+  return iw_json_append_quoted (b, val, err);
+}
+
+static int
+print_json (const iw_store_report *r, const char *source, double seconds, iw_error **err)
+{
+  iw_buf b = IW_BUF_INIT ((size_t)1 << 30);
+  size_t crit = 0, medium = 0;
+  int ret = -1;
+
+  for (size_t i = 0; i < r->n_findings; i++)
+    {
+      crit += strcmp (r->findings[i].severity, "critical") == 0;
+      medium += strcmp (r->findings[i].severity, "medium") == 0;
+    }
+  if (iw_buf_appends (&b, "{\"apiVersion\":\"imgwatch/v1\",\"kind\":\"StoreVerification\",", err) < 0
+      || kv (&b, "source", source, false, err) < 0
+      || iw_buf_printf (&b, err,
+                        ",\"summary\":{\"images\":%zu,\"blobs\":%zu,\"bytes\":%llu,\"seconds\":%.3f,"
+                        "\"skippedPlatformManifests\":%zu,\"findings\":%zu,\"critical\":%zu,\"medium\":%zu},"
+                        "\"findings\":[",
+                        r->images, r->blobs, r->bytes, seconds, r->skipped, r->n_findings, crit, medium)
+             < 0)
+    goto done;
+  for (size_t i = 0; i < r->n_findings; i++)
+    {
+      const iw_store_finding *f = &r->findings[i];
+
+      if ((i && iw_buf_appendc (&b, ',', err) < 0) || iw_buf_appendc (&b, '{', err) < 0
+          || kv (&b, "check", f->check, false, err) < 0 || kv (&b, "severity", f->severity, true, err) < 0
+          || kv (&b, "image", f->image, true, err) < 0 || kv (&b, "namespace", f->namespace_, true, err) < 0
+          || kv (&b, "blob", f->blob, true, err) < 0 || kv (&b, "role", f->role, true, err) < 0
+          || kv (&b, "reason", f->reason, true, err) < 0 || kv (&b, "message", f->message, true, err) < 0
+          || kv (&b, "remediation", f->remediation, true, err) < 0 || iw_buf_appendc (&b, '}', err) < 0)
+        goto done;
+    }
+  if (iw_buf_appends (&b, "]}\n", err) < 0)
+    goto done;
+  fputs (iw_buf_cstr (&b), stdout);
+  ret = 0;
+done:
+  iw_buf_free (&b);
+  return ret;
+}
+
+static double
+now (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int
+run (int argc, char **argv)
+{
+  enum
+  {
+    OPT_ROOT = 256,
+    OPT_CONTAINERD,
+    OPT_NAMESPACE,
+    OPT_ALL_BLOBS,
+    OPT_FAIL_ON,
+  };
+  static const struct option longopts[] = {
+    { "root", required_argument, NULL, OPT_ROOT },
+    { "containerd", required_argument, NULL, OPT_CONTAINERD },
+    { "namespace", required_argument, NULL, OPT_NAMESPACE },
+    { "output", required_argument, NULL, 'o' },
+    { "jobs", required_argument, NULL, 'j' },
+    { "all-blobs", no_argument, NULL, OPT_ALL_BLOBS },
+    { "fail-on", required_argument, NULL, OPT_FAIL_ON },
+    { NULL, 0, NULL, 0 },
+  };
+  options o = { NULL, NULL, NULL, "table", "high", 0, false };
+  iw_content_store *cs = NULL;
+  iw_store_images images = IW_STORE_IMAGES_INIT;
+  iw_store_verify_options vo = IW_STORE_VERIFY_OPTIONS_INIT;
+  iw_store_report *report = NULL;
+  iw_error *err = NULL;
+  int c, ret = IW_EXIT_USAGE, fail_rank;
+  double t0;
+
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long (argc, argv, "o:j:", longopts, NULL)) != -1)
+    switch (c)
+      {
+      case OPT_ROOT:
+        o.root = optarg;
+        break;
+      case OPT_CONTAINERD:
+        o.containerd = optarg;
+        break;
+      case OPT_NAMESPACE:
+        o.namespace_ = optarg;
+        break;
+      case 'o':
+        o.output = optarg;
+        break;
+      case 'j':
+        {
+          char *end;
+          long n = strtol (optarg, &end, 10);
+
+          if (*optarg == '\0' || *end || n < 1 || n > 1024)
+            {
+              iw_cli_error ("verify-store", "--jobs: expected a number from 1 to 1024, got \"%s\"", optarg);
+              return IW_EXIT_USAGE;
+            }
+          o.jobs = (int)n;
+          break;
+        }
+      case OPT_ALL_BLOBS:
+        o.all_blobs = true;
+        break;
+      case OPT_FAIL_ON:
+        o.fail_on = optarg;
+        break;
+      default:
+        iw_cli_error ("verify-store", "unknown option or missing value: \"%s\"", argv[optind - 1]);
+        fprintf (stderr, "Run 'imgwatch help verify-store' for usage.\n");
+        return IW_EXIT_USAGE;
+      }
+  if (strcmp (o.output, "table") != 0 && strcmp (o.output, "json") != 0)
+    {
+      iw_cli_error ("verify-store", "-o: unknown format \"%s\" (table, json)", o.output);
+      return IW_EXIT_USAGE;
+    }
+  fail_rank = severity_rank (o.fail_on);
+  if (fail_rank < 0)
+    {
+      iw_cli_error ("verify-store", "--fail-on: unknown severity \"%s\" (critical, high, medium, low, info)",
+                    o.fail_on);
+      return IW_EXIT_USAGE;
+    }
+  if (o.root == NULL && o.containerd == NULL)
+    {
+      iw_cli_error ("verify-store", "give --containerd SOCK or --root DIR");
+      return IW_EXIT_USAGE;
+    }
+  if (o.containerd)
+    {
+      iw_cli_error ("verify-store", "--containerd is not supported by this build yet; use --root DIR");
+      return IW_EXIT_USAGE;
+    }
+  if (iw_content_dir_open (&cs, o.root, &err) < 0)
+    {
+      iw_cli_error ("verify-store", "--root: %s", iw_error_msg (err));
+      ret = IW_EXIT_USAGE;
+      goto done;
+    }
+  for (int i = optind; i < argc; i++)
+    if (iw_store_images_add_arg (&images, argv[i], &err) < 0)
+      {
+        iw_cli_error ("verify-store", "%s", iw_error_msg (err));
+        ret = IW_EXIT_USAGE;
+        goto done;
+      }
+  if (optind >= argc)
+    {
+      if (iw_store_images_discover (&images, cs, &err) < 0)
+        {
+          iw_cli_error ("verify-store", "%s", iw_error_msg (err));
+          ret = IW_EXIT_UNAVAILABLE;
+          goto done;
+        }
+      o.all_blobs = true;
+    }
+  vo.jobs = o.jobs;
+  vo.all_blobs = o.all_blobs;
+  t0 = now ();
+  if (iw_store_verify (&report, cs, &images, &vo, &err) < 0)
+    {
+      iw_cli_error ("verify-store", "%s", iw_error_msg (err));
+      ret = IW_EXIT_UNAVAILABLE;
+      goto done;
+    }
+  if (strcmp (o.output, "json") == 0)
+    {
+      if (print_json (report, cs->description, now () - t0, &err) < 0)
+        {
+          iw_cli_error ("verify-store", "%s", iw_error_msg (err));
+          ret = IW_EXIT_UNAVAILABLE;
+          goto done;
+        }
+    }
+  else
+    print_table (report, now () - t0);
+  ret = IW_EXIT_OK;
+  for (size_t i = 0; i < report->n_findings; i++)
+    if (severity_rank (report->findings[i].severity) >= fail_rank)
+      ret = IW_EXIT_FINDINGS;
+done:
+  iw_store_report_free (report);
+  iw_store_images_clear (&images);
+  iw_content_store_free (cs);
+  iw_error_free (err);
+  return ret;
+}
+
+const iw_command iw_cmd_verify_store = {
+  "verify-store",
+  "verify the blobs of a node's image store (containerd)",
+  usage_text,
+  run,
+};
