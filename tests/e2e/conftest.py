@@ -75,23 +75,30 @@ def registry(tmp_path_factory):
 @pytest.fixture
 def registry_factory(tmp_path_factory):
     """Return start(mode="plain", notifications_url=None, notifications_headers=None,
-    extra_config=None, **kw) -> a started Registry, stopped at test end."""
-    started = []
+    extra_config=None, tls=False, **kw) -> a started Registry, stopped at test end."""
+    factory = _RegistryFactory(tmp_path_factory)
+    try:
+        yield factory
+    finally:
+        for reg in reversed(factory.started):
+            reg.stop()
 
-    def start(mode="plain", notifications_url=None, notifications_headers=None,
-              extra_config=None, **kw):
-        reg = Registry(str(tmp_path_factory.mktemp("registry-" + mode)), mode=mode,
+
+class _RegistryFactory:
+    """The registry_factory callable; .started lists what it started."""
+
+    def __init__(self, tmp_path_factory):
+        self.tmp_path_factory = tmp_path_factory
+        self.started = []
+
+    def __call__(self, mode="plain", notifications_url=None, notifications_headers=None,
+                 extra_config=None, **kw):
+        reg = Registry(str(self.tmp_path_factory.mktemp("registry-" + mode)), mode=mode,
                        notifications_url=notifications_url,
                        notifications_headers=notifications_headers,
                        extra_config=extra_config, **kw)
-        started.append(reg)
+        self.started.append(reg)
         return reg.start()
-
-    try:
-        yield start
-    finally:
-        for reg in reversed(started):
-            reg.stop()
 
 
 @pytest.fixture
@@ -135,3 +142,24 @@ def pytest_sessionfinish(session, exitstatus):
         if tr is not None:
             tr.write_line(msg, red=True)
         session.exitstatus = 1
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On a failure, attach the logs of the registries the test used to the report."""
+    outcome = yield
+    rep = outcome.get_result()
+    if not rep.failed or rep.when == "teardown":
+        return
+    regs = []
+    for value in getattr(item, "funcargs", {}).values():
+        if isinstance(value, Registry):
+            regs.append(value)
+        regs.extend(getattr(value, "started", []) if isinstance(value, _RegistryFactory) else [])
+    for reg in regs:
+        rep.sections.append(("docker-registry %s %s log (tail)" % (reg.mode, reg.host),
+                             util.read_tail(reg.log_path, 4000)))
+        if reg.issuer is not None:
+            lines = ["%s %s %s -> %s" % (r["method"], r["path"], r["query"], r["status"])
+                     for r in reg.issuer.requests]
+            rep.sections.append(("token issuer requests", "\n".join(lines[-30:])))

@@ -328,6 +328,9 @@ def test_failing_test_still_tears_down(tmp_path):
     assert r.returncode == 1, r.stdout + r.stderr
     assert "deliberate failure" in r.stdout
     assert "left running" not in r.stdout
+    # The failure report carries the registry log and the issuer's requests.
+    assert "docker-registry token 127.0.0.1:" in r.stdout
+    assert "token issuer requests" in r.stdout
     p1, p2, issuer_url = pidfile.read_text().split()
     assert not util.pid_alive(int(p1)) and not util.pid_alive(int(p2))
     assert util.pgrep(str(base)) == []
@@ -340,3 +343,20 @@ def test_run_imgwatch_runs_the_binary(run_imgwatch, imgwatch_bin):
     assert r.stdout.strip()
     with pytest.raises(AssertionError):
         run_imgwatch("--version", check=3)
+
+
+@pytest.mark.parametrize("mode", ["htpasswd", "token"])
+def test_auth_modes_over_tls(registry_factory, oci, unique_repo, mode):
+    reg = registry_factory(mode, tls=True)
+    assert reg.url.startswith("https://")
+    if reg.issuer is not None:
+        assert reg.issuer.realm.startswith("https://127.0.0.1:")
+        rc, code, _ = curl("--cacert", reg.ca_path, "-u", reg.creds,
+                           reg.issuer.realm + "?service=" + reg.issuer.service)
+        assert (rc, code) == (0, 200)
+    rc, code, _ = curl("--cacert", reg.ca_path, reg.url + "/v2/")
+    assert code == 401
+    img = oci.build()
+    digest = oci.push(img, "%s/%s:v1" % (reg.host, unique_repo), creds=reg.creds, ca=reg.ca_path)
+    assert digest == img.digest
+    assert oci.manifest_digest("%s/%s:v1" % (reg.host, unique_repo)) == digest

@@ -262,9 +262,13 @@ class RegistryError(RuntimeError):
 class Registry:
     """One docker-registry process.
 
-    Attributes once started: mode, host ("127.0.0.1:PORT"), port, url,
+    mode is "plain", "tls", "htpasswd" or "token"; tls=True serves any mode
+    over HTTPS ("tls" is "plain" with tls=True), and a token issuer started
+    here then serves HTTPS too, with the same CA.
+
+    Attributes once started: mode, tls, host ("127.0.0.1:PORT"), port, url,
     storage, log_path, config_path, config (the dict written), and
-    for "tls": ca_path, cert_dir (directory with ca.crt, for skopeo), ca;
+    with TLS: ca_path, cert_dir (directory with ca.crt, for skopeo), ca;
     for "htpasswd" and "token": username, password, creds ("user:pass");
     for "token": issuer (a running TokenIssuer).
     ca_path and creds are None where they do not apply.
@@ -272,11 +276,12 @@ class Registry:
 
     def __init__(self, workdir, mode="plain", notifications_url=None,
                  notifications_headers=None, extra_config=None,
-                 username="iwuser", password=None, issuer=None):
+                 username="iwuser", password=None, issuer=None, tls=False):
         if mode not in MODES:
             raise ValueError("unknown registry mode %r (want one of %s)" % (mode, ", ".join(MODES)))
         self.workdir = workdir
         self.mode = mode
+        self.tls = bool(tls) or mode == "tls"
         self.notifications_url = notifications_url
         self.notifications_headers = notifications_headers or {}
         self.extra_config = extra_config or {}
@@ -332,12 +337,12 @@ class Registry:
             },
             "health": {"storagedriver": {"enabled": False}},
         }
-        if self.mode == "tls":
+        if self.tls:
             self.ca = tls.make_ca(os.path.join(self.workdir, "tls"))
             self.ca_path = self.ca.ca_path
             self.cert_dir = self.ca.cert_dir
             cfg["http"]["tls"] = {"certificate": self.ca.cert_path, "key": self.ca.key_path}
-        elif self.mode == "htpasswd":
+        if self.mode == "htpasswd":
             r = subprocess.run(["htpasswd", "-Bbn", self.username, self.password],
                                capture_output=True, text=True, check=True)
             path = os.path.join(self.workdir, "htpasswd")
@@ -349,7 +354,8 @@ class Registry:
                 from .tokenissuer import TokenIssuer
 
                 self.issuer = TokenIssuer(os.path.join(self.workdir, "issuer"),
-                                          username=self.username, password=self.password)
+                                          username=self.username, password=self.password,
+                                          tls=self.ca)
                 self.issuer.start()
                 self._own_issuer = True
             else:
@@ -395,7 +401,7 @@ class Registry:
         """
         cfg = self._prepare()
         env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
-        scheme = "https" if self.mode == "tls" else "http"
+        scheme = "https" if self.tls else "http"
         last = None
         try:
             for _attempt in range(5):

@@ -14,6 +14,7 @@ import http.server
 import json
 import os
 import secrets
+import ssl
 import threading
 import time
 import urllib.parse
@@ -35,6 +36,9 @@ def parse_scope(scope):
 class TokenIssuer:
     """A running token server.
 
+    tls: an iwtest.tls.CA whose server certificate the issuer serves (then
+    url is https), or None for plain HTTP.
+
     Attributes: url ("http://127.0.0.1:PORT"), realm (url + "/token"),
     service, name (the JWT issuer), cert_path (PEM of the signing
     certificate), username, password, requests (a copy of the recorded
@@ -49,7 +53,7 @@ class TokenIssuer:
 
     def __init__(self, workdir, username="iwuser", password=None,
                  service="imgwatch-registry", name="imgwatch-test-issuer",
-                 allow_anonymous=True, expires_in=300):
+                 allow_anonymous=True, expires_in=300, tls=None):
         os.makedirs(workdir, exist_ok=True)
         self.workdir = workdir
         self.username = username
@@ -59,6 +63,7 @@ class TokenIssuer:
         self.allow_anonymous = allow_anonymous
         self.grant = None
         self.expires_in = expires_in
+        self.tls = tls
         self._requests = []
         self._lock = threading.Lock()
         self._server = None
@@ -187,8 +192,15 @@ class TokenIssuer:
 
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
+        scheme = "http"
+        if self.tls is not None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(self.tls.cert_path, self.tls.key_path)
+            self._server.socket = ctx.wrap_socket(self._server.socket, server_side=True,
+                                                   do_handshake_on_connect=False)
+            scheme = "https"
         port = self._server.server_address[1]
-        self.url = "http://127.0.0.1:%d" % port
+        self.url = "%s://127.0.0.1:%d" % (scheme, port)
         self.realm = self.url + "/token"
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={"poll_interval": 0.1},
