@@ -360,3 +360,77 @@ def test_auth_modes_over_tls(registry_factory, oci, unique_repo, mode):
     digest = oci.push(img, "%s/%s:v1" % (reg.host, unique_repo), creds=reg.creds, ca=reg.ca_path)
     assert digest == img.digest
     assert oci.manifest_digest("%s/%s:v1" % (reg.host, unique_repo)) == digest
+
+
+def test_docker_schema2_push_and_manifest_list(registry, oci, unique_repo):
+    img = oci.build()
+    digest = oci.push(img, registry.ref(unique_repo, "v2s2"), format="v2s2")
+    raw = inspect_raw(registry.ref(unique_repo, "v2s2"), "--tls-verify=false")
+    assert json.loads(raw)["mediaType"] == "application/vnd.docker.distribution.manifest.v2+json"
+    assert "sha256:" + hashlib.sha256(raw).hexdigest() == digest != img.digest
+    assert registry.manifest_digest(unique_repo, "v2s2") == digest
+
+    ref = registry.ref(unique_repo, "list")
+    index_digest, children = oci.push_index(None, ref, format="docker")
+    raw = inspect_raw(ref, "--tls-verify=false")
+    doc = json.loads(raw)
+    assert doc["mediaType"] == "application/vnd.docker.distribution.manifest.list.v2+json"
+    assert "sha256:" + hashlib.sha256(raw).hexdigest() == index_digest
+    assert set(children) == {"linux/amd64", "linux/arm64"}
+    for m in doc["manifests"]:
+        assert m["mediaType"] == "application/vnd.docker.distribution.manifest.v2+json"
+        child = inspect_raw(registry.ref(unique_repo, m["digest"]), "--tls-verify=false")
+        assert "sha256:" + hashlib.sha256(child).hexdigest() == m["digest"]
+
+
+def test_index_with_attestations(registry, oci, unique_repo):
+    ref = registry.ref(unique_repo, "att")
+    index_digest, children = oci.push_index(None, ref, attestations=True)
+    doc = json.loads(inspect_raw(ref, "--tls-verify=false"))
+    unknown = [m for m in doc["manifests"] if m["platform"]["os"] == "unknown"]
+    assert len(unknown) == 2 and len(doc["manifests"]) == 4
+    refs = {m["annotations"]["vnd.docker.reference.digest"] for m in unknown}
+    assert refs == set(children.values())
+    assert set(oci.last_index["attestations"]) == set(children)
+
+
+def test_retag_makes_many_tags_quickly(registry, oci, unique_repo):
+    digest = oci.push(oci.build(), registry.ref(unique_repo, "base"))
+    same = oci.retag(registry.ref(unique_repo, "base"), ["a", "b"])
+    assert same == {"a": digest, "b": digest}
+    distinct = oci.retag(registry.ref(unique_repo, "base"), ["c%d" % i for i in range(20)],
+                         distinct=True)
+    assert len(set(distinct.values())) == 20 and digest not in distinct.values()
+    for tag in ("a", "c7"):
+        raw = inspect_raw(registry.ref(unique_repo, tag), "--tls-verify=false")
+        assert "sha256:" + hashlib.sha256(raw).hexdigest() == (same.get(tag) or distinct[tag])
+
+
+def test_untrusted_issuer_key_gets_invalid_token(registry_factory):
+    reg = registry_factory("token")
+    reg.issuer.untrusted = True
+    tok = reg.client().token(reg.issuer.realm, reg.issuer.service, "repository:t/a:pull")
+    rc, headers = curl_headers("-H", "Authorization: Bearer " + tok, reg.url + "/v2/")
+    assert " 401" in headers.splitlines()[0]
+    assert 'error="invalid_token"' in headers
+    reg.issuer.untrusted = False
+    tok = reg.client().token(reg.issuer.realm, reg.issuer.service, "repository:t/a:pull")
+    rc, code, _ = curl("-H", "Authorization: Bearer " + tok, reg.url + "/v2/")
+    assert code == 200
+
+
+def test_grant_policy_limits_scopes(registry_factory, oci, unique_repo):
+    reg = registry_factory("token")
+    digest = oci.push(oci.build(), reg.ref(unique_repo, "v1"), creds=reg.creds)
+    reg.issuer.grant = lambda user, typ, name, actions: [] if name == unique_repo else actions
+    r = reg.client().request("HEAD", "/v2/%s/manifests/v1" % unique_repo)
+    assert r.status == 401
+    reg.issuer.grant = None
+    assert reg.manifest_digest(unique_repo, "v1") == digest
+
+
+def test_blob_path_points_into_storage(registry, oci, unique_repo):
+    img = oci.build()
+    oci.push(img, registry.ref(unique_repo, "v1"))
+    with open(registry.blob_path(img.config_digest), "rb") as f:
+        assert "sha256:" + hashlib.sha256(f.read()).hexdigest() == img.config_digest

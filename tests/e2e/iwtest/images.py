@@ -23,6 +23,8 @@ BUSYBOX = pathlib.Path("/bin/busybox")
 
 _counter = itertools.count(1)
 
+_FORMATS = {"oci": "oci", "v2s2": "v2s2", "docker": "v2s2"}
+
 
 class Image:
     """A built image in a local OCI layout.
@@ -112,6 +114,7 @@ class OCI:
         with open(self.auth_file, "w") as f:
             f.write('{"auths": {}}\n')
         self.env = dict(os.environ, REGISTRY_AUTH_FILE=self.auth_file)
+        self.last_index = None
 
     def build(self, files=None, labels=None, arch="amd64", os="linux", created=None,
               variant=None, entrypoint=None, cmd=None, env=None):
@@ -172,53 +175,124 @@ class OCI:
             flags.append("--dest-creds=%s:%s" % (user, password))
         return flags
 
-    def push(self, image, ref, creds=None, ca=None):
-        """Copy image (an Image or "oci:..." string) to docker://ref; return the digest.
+    def push(self, image, ref, creds=None, ca=None, format=None):
+        """Copy image (an Image or a skopeo source string) to docker://ref; return the digest.
 
         ref: "127.0.0.1:PORT/repo:tag" or ".../repo@sha256:...".  creds:
         "user:pass" or (user, pass).  ca: CA file (or a cert dir) for TLS
-        registries; without it, plain HTTP is allowed.  Raises RuntimeError
+        registries; without it, plain HTTP is allowed.  format: None keeps
+        the OCI manifest (the digest is then image.digest), "v2s2" (or
+        "docker") converts to a Docker schema 2 manifest.  Raises RuntimeError
         with skopeo's message on failure.
         """
         src = image.layout if isinstance(image, Image) else image
         host = ref.split("/", 1)[0]
         digest_file = _unique_dir(self.workdir, "push") + ".digest"
         argv = ["skopeo", "--insecure-policy", "copy", "--quiet", "--retry-times=2",
-                "--digestfile", digest_file] + self._dest_flags(host, creds, ca) + \
-               [src, "docker://" + ref]
+                "--digestfile", digest_file]
+        if format:
+            argv.append("--format=" + _FORMATS[format])
+        argv += self._dest_flags(host, creds, ca) + [src, "docker://" + ref]
         _run(argv, what="skopeo copy %s docker://%s" % (src, ref), env=self.env)
         with open(digest_file) as f:
             return f.read().strip()
 
-    def push_index(self, images, ref, creds=None, ca=None):
-        """Push images by digest under ref's repository and PUT an OCI index as ref.
+    def to_docker(self, image):
+        """Convert image to a Docker schema 2 manifest in a dir: layout.
+
+        Returns (skopeo source "dir:...", manifest digest).
+        """
+        d = _unique_dir(self.workdir, "v2s2")
+        _run(["skopeo", "--insecure-policy", "copy", "--quiet", "--format=v2s2",
+              image.layout, "dir:" + d], env=self.env)
+        with open(os.path.join(d, "manifest.json"), "rb") as f:
+            return "dir:" + d, "sha256:" + hashlib.sha256(f.read()).hexdigest()
+
+    def push_index(self, images, ref, creds=None, ca=None, format="oci", attestations=False):
+        """Push images by digest under ref's repository and PUT an index as ref.
 
         Returns (index_digest, {"linux/amd64": child_digest, ...}); the index
         digest is the sha256 of the exact bytes PUT.  With images=None, builds
-        a linux/amd64 and a linux/arm64 image first.
+        a linux/amd64 and a linux/arm64 image first.  format "oci" makes an
+        OCI image index of OCI manifests; "docker" a Docker manifest list of
+        schema 2 manifests.  attestations=True (OCI only) adds, per image, a
+        BuildKit-style attestation manifest with platform unknown/unknown; they
+        are not in the returned dict but in self.last_index["attestations"]
+        ({platform: digest}).  self.last_index also holds "digest", "body"
+        (bytes PUT), "media_type" and "children".
         """
         if images is None:
             images = [self.build(arch="amd64"), self.build(arch="arm64")]
+        if format not in ("oci", "docker"):
+            raise ValueError("index format must be oci or docker, not %r" % format)
+        if attestations and format != "oci":
+            raise ValueError("attestations need an OCI index")
         host, repo, tag = reg.split_ref(ref)
         client = reg.client_for(host, creds=creds, ca=_ca_file(ca))
         children = {}
+        atts = {}
         descriptors = []
-        for img in images:
-            digest = self.push(img, "%s/%s@%s" % (host, repo, img.digest), creds=creds, ca=ca)
+
+        def push_child(img, platform, annotations=None):
+            src, want = (img.layout, img.digest) if format == "oci" else self.to_docker(img)
+            digest = self.push(src, "%s/%s@%s" % (host, repo, want), creds=creds, ca=ca)
             body, media_type, got = reg.get_manifest(client, repo, digest)
-            if got != digest:
-                raise RuntimeError("pushed %s but registry has %s" % (digest, got))
+            if got != digest or digest != want:
+                raise RuntimeError("pushed %s (wanted %s) but registry has %s"
+                                   % (digest, want, got))
+            desc = {"mediaType": media_type, "digest": digest, "size": len(body),
+                    "platform": platform}
+            if annotations:
+                desc["annotations"] = annotations
+            descriptors.append(desc)
+            return digest
+
+        for img in images:
             platform = {"architecture": img.arch, "os": img.os}
             if img.variant:
                 platform["variant"] = img.variant
-            descriptors.append({"mediaType": media_type or reg.MT_OCI_MANIFEST,
-                                "digest": digest, "size": len(body), "platform": platform})
-            children[img.platform] = digest
-        index = {"schemaVersion": 2, "mediaType": reg.MT_OCI_INDEX, "manifests": descriptors}
+            children[img.platform] = push_child(img, platform)
+        if attestations:
+            for img in images:
+                att = self.build(arch="unknown", os="unknown", files={
+                    "/attestation.json": json.dumps({
+                        "_type": "https://in-toto.io/Statement/v0.1",
+                        "subject": [{"digest": {"sha256": children[img.platform][7:]}}],
+                        "nonce": secrets.token_hex(8)})})
+                atts[img.platform] = push_child(
+                    att, {"architecture": "unknown", "os": "unknown"},
+                    {"vnd.docker.reference.digest": children[img.platform],
+                     "vnd.docker.reference.type": "attestation-manifest"})
+        media_type = reg.MT_OCI_INDEX if format == "oci" else reg.MT_DOCKER_LIST
+        index = {"schemaVersion": 2, "mediaType": media_type, "manifests": descriptors}
         body = json.dumps(index, indent=2).encode()
-        digest = reg.put_manifest(client, repo, tag, body, reg.MT_OCI_INDEX)
+        digest = reg.put_manifest(client, repo, tag, body, media_type)
         assert digest == "sha256:" + hashlib.sha256(body).hexdigest()
+        self.last_index = {"digest": digest, "body": body, "media_type": media_type,
+                           "children": dict(children), "attestations": atts}
         return digest, children
+
+    def retag(self, ref, tags, distinct=False, creds=None, ca=None):
+        """PUT the manifest ref names under more tags of the same repository, fast.
+
+        With distinct=True each copy gets an annotation naming its tag, so
+        every tag has its own digest (same blobs).  Returns {tag: digest}.
+        Meant for making hundreds of tags quickly (benchmarks).
+        """
+        host, repo, tail = reg.split_ref(ref)
+        client = reg.client_for(host, creds, _ca_file(ca))
+        body, media_type, digest = reg.get_manifest(client, repo, tail)
+        out = {}
+        doc = json.loads(body) if distinct else None
+        for t in tags:
+            b = body
+            if distinct:
+                d = dict(doc)
+                d["annotations"] = dict(doc.get("annotations") or {},
+                                        **{"org.imgwatch.test.tag": t})
+                b = json.dumps(d, separators=(",", ":")).encode()
+            out[t] = reg.put_manifest(client, repo, t, b, media_type)
+        return out
 
     def manifest_digest(self, ref, creds=None, ca=None):
         """Digest the registry gives for ref (HEAD), or None if missing."""

@@ -315,6 +315,25 @@ class Registry:
         """A Client for this registry with its credentials (or creds) and CA."""
         return Client(self.url, creds=creds if creds is not None else self.creds, ca=self.ca_path)
 
+    def ref(self, repo, tag_or_digest="latest"):
+        """"127.0.0.1:PORT/repo:tag" (or "...@sha256:..." for a digest)."""
+        sep = "@" if ":" in tag_or_digest else ":"
+        return "%s/%s%s%s" % (self.host, repo, sep, tag_or_digest)
+
+    def manifest_digest(self, repo, ref):
+        """HEAD digest of repo:ref with this registry's credentials, None if missing."""
+        return manifest_digest(self.client(), repo, ref)
+
+    def delete_manifest(self, repo, digest):
+        """Delete repo@digest with this registry's credentials."""
+        delete_manifest(self.client(), repo, digest)
+
+    def blob_path(self, digest):
+        """Path of a blob's data file in the filesystem storage (to corrupt it)."""
+        algo, _, hexd = digest.partition(":")
+        return os.path.join(self.storage, "docker", "registry", "v2", "blobs", algo, hexd[:2],
+                            hexd, "data")
+
     def log(self):
         """The registry's log so far."""
         return util.read_tail(self.log_path, 200000)

@@ -48,7 +48,9 @@ class TokenIssuer:
     Behaviour knobs, settable at any time:
       allow_anonymous (default True): requests without credentials get tokens;
       grant: None, or a callable (user, type, name, actions) -> actions to grant;
-      expires_in: token lifetime in seconds (default 300).
+      expires_in: token lifetime in seconds (default 300);
+      untrusted (default False): sign with a key the registry does not trust,
+        so the registry answers every token with 401 invalid_token.
     """
 
     def __init__(self, workdir, username="iwuser", password=None,
@@ -63,6 +65,7 @@ class TokenIssuer:
         self.allow_anonymous = allow_anonymous
         self.grant = None
         self.expires_in = expires_in
+        self.untrusted = False
         self.tls = tls
         self._requests = []
         self._lock = threading.Lock()
@@ -74,14 +77,23 @@ class TokenIssuer:
         self._make_key()
 
     def _make_key(self):
-        self._key = ec.generate_private_key(ec.SECP256R1())
+        self._key, cert = self._identity()
+        with open(self.cert_path, "wb") as f:
+            f.write(cert.public_bytes(serialization.Encoding.PEM))
+        self._x5c = [base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()]
+        self.public_key = self._key.public_key()
+        self._rogue = None
+
+    def _identity(self):
+        """A new EC P-256 key and a self-signed certificate for it."""
+        key = ec.generate_private_key(ec.SECP256R1())
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, self.name)])
         now = datetime.datetime.now(datetime.timezone.utc)
         cert = (
             x509.CertificateBuilder()
             .subject_name(subject)
             .issuer_name(subject)
-            .public_key(self._key.public_key())
+            .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(hours=1))
             .not_valid_after(now + datetime.timedelta(days=3))
@@ -92,12 +104,9 @@ class TokenIssuer:
                               key_agreement=False, key_cert_sign=True, crl_sign=False,
                               encipher_only=False, decipher_only=False),
                 critical=True)
-            .sign(self._key, hashes.SHA256())
+            .sign(key, hashes.SHA256())
         )
-        with open(self.cert_path, "wb") as f:
-            f.write(cert.public_bytes(serialization.Encoding.PEM))
-        self._x5c = [base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()]
-        self.public_key = self._key.public_key()
+        return key, cert
 
     @property
     def requests(self):
@@ -132,8 +141,14 @@ class TokenIssuer:
             "jti": secrets.token_hex(12),
             "access": access,
         }
-        token = jwt.encode(claims, self._key, algorithm="ES256",
-                           headers={"typ": "JWT", "x5c": self._x5c})
+        key, x5c = self._key, self._x5c
+        if self.untrusted:
+            if self._rogue is None:
+                rkey, rcert = self._identity()
+                self._rogue = (rkey, [base64.b64encode(
+                    rcert.public_bytes(serialization.Encoding.DER)).decode()])
+            key, x5c = self._rogue
+        token = jwt.encode(claims, key, algorithm="ES256", headers={"typ": "JWT", "x5c": x5c})
         return token, granted, now
 
     def decode(self, token):
