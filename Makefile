@@ -37,6 +37,9 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 LIB_SRCS := $(sort $(wildcard lib/*/*.c))
 GEN_SRCS := $(patsubst proto/%.proto,build/gen/%.pb-c.c,$(wildcard proto/*.proto))
+# The dashboard's files are embedded into the library (lib/server/assets.h).
+ASSET_FILES := $(sort $(wildcard lib/server/assets/*.html lib/server/assets/*.css lib/server/assets/*.js))
+GEN_SRCS += $(if $(ASSET_FILES),build/gen/server_assets.c)
 CLI_SRCS := $(sort $(wildcard src/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -64,6 +67,10 @@ deps:
 build/gen/%.pb-c.c build/gen/%.pb-c.h: proto/%.proto
 	@mkdir -p build/gen
 	protoc-c --proto_path=proto --c_out=build/gen $<
+
+build/gen/server_assets.c: $(ASSET_FILES) scripts/embed-assets.sh
+	@mkdir -p build/gen
+	sh scripts/embed-assets.sh $@ $(ASSET_FILES)
 
 $(OBJ)/%.o: %.c | $(GEN_SRCS)
 	@mkdir -p $(dir $@)
