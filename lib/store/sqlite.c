@@ -1,5 +1,5 @@
 /*
- * store.c - the SQLite backend of the serve history (see store.h).
+ * sqlite.c - the SQLite backend of the serve history (see store.h).
  *
  * One connection, guarded by the store's mutex, so a multi-statement
  * transaction never interleaves with another thread's.  Every public
