@@ -1,18 +1,15 @@
 """End-to-end tests of `imgwatch ref`: the reference parser seen from the CLI.
 
-Runs the binary under test ($IMGWATCH, default build/asan/imgwatch) on a
-table of valid and invalid references, in text and JSON, from arguments and
-from standard input, and checks output, error lines and exit codes.  Needs
-no registry.
+Runs the binary under test (the `imgwatch_bin` fixture: $IMGWATCH, default
+build/asan/imgwatch) on a table of valid and invalid references, in text and
+JSON, from arguments and from standard input, and checks output, error lines
+and exit codes.  Needs no registry.  Standard input and output are bytes
+here, so hostile input (NUL, invalid UTF-8) can be sent as it is.
 """
 import json
-import os
 import subprocess
 
 import pytest
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-IMGWATCH = os.environ.get("IMGWATCH", os.path.join(ROOT, "build", "asan", "imgwatch"))
 
 H = "f" * 64
 D = "sha256:" + H
@@ -20,14 +17,15 @@ D512 = "sha512:" + "e" * 128
 IMAGE_ID = "da304e823d8ca2b9d863a3c897baeb852ba21ea9a9f1414736394ae7fcaf9821"
 
 
-def run(*args, input=None):
-    return subprocess.run(
-        [IMGWATCH, "ref", *args],
-        input=input,
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
+@pytest.fixture
+def run(imgwatch_bin):
+    """run(*args, input=None) -> CompletedProcess of `imgwatch ref ARGS`, in bytes."""
+
+    def run_ref(*args, input=None):
+        return subprocess.run([imgwatch_bin, "ref", *args], input=input, capture_output=True, timeout=60,
+                              check=False)
+
+    return run_ref
 
 
 def text(cp):
@@ -109,7 +107,7 @@ INVALID = [
 
 
 @pytest.mark.parametrize("want", VALID, ids=[v["input"] for v in VALID])
-def test_valid_json(want):
+def test_valid_json(run, want):
     cp = run("-o", "json", want["input"])
     out, err = text(cp)
     assert cp.returncode == 0, err
@@ -118,7 +116,7 @@ def test_valid_json(want):
 
 
 @pytest.mark.parametrize("want", VALID, ids=[v["input"] for v in VALID])
-def test_valid_text(want):
+def test_valid_text(run, want):
     cp = run(want["input"])
     out, err = text(cp)
     assert cp.returncode == 0, err
@@ -145,7 +143,7 @@ def test_valid_text(want):
 
 @pytest.mark.parametrize("inp,why", INVALID, ids=[i[:40] or "empty" for i, _ in INVALID])
 @pytest.mark.parametrize("fmt", ["text", "json"])
-def test_invalid(inp, why, fmt):
+def test_invalid(run, inp, why, fmt):
     cp = run("-o", fmt, "--", inp)
     out, err = text(cp)
     assert cp.returncode == 2
@@ -157,7 +155,7 @@ def test_invalid(inp, why, fmt):
         assert out == ""
 
 
-def test_mixed_prints_valid_and_reports_each_invalid():
+def test_mixed_prints_valid_and_reports_each_invalid(run):
     cp = run("-o", "json", "nginx", "Docker/app", "quay.io/x/y@" + D, "a@sha256:abc", "redis:7")
     out, err = text(cp)
     assert cp.returncode == 2
@@ -175,7 +173,7 @@ def test_mixed_prints_valid_and_reports_each_invalid():
     assert len(err.splitlines()) == 1
 
 
-def test_stdin_lines():
+def test_stdin_lines(run):
     data = b"nginx\n\n   # a comment\n  redis:7  \r\nquay.io/x/y@" + D.encode() + b"\nBad/Name\nlast:1"
     cp = run("-o", "json", "first", "-", "after", input=data)
     out, err = text(cp)
@@ -185,7 +183,7 @@ def test_stdin_lines():
     assert err == 'imgwatch ref: invalid reference "Bad/Name": repository name must be lowercase\n'
 
 
-def test_stdin_all_valid_exits_zero():
+def test_stdin_all_valid_exits_zero(run):
     refs = ["app%d:v%d" % (i, i) for i in range(2000)]
     cp = run("-o", "json", "-", input=("\n".join(refs) + "\n").encode())
     out, err = text(cp)
@@ -195,7 +193,7 @@ def test_stdin_all_valid_exits_zero():
     assert got[1999]["canonical"] == "docker.io/library/app1999:v1999"
 
 
-def test_stdin_hostile_lines():
+def test_stdin_hostile_lines(run):
     long_line = b"a" * (64 * 1024 + 1)
     data = b"ok1\n" + long_line + b"\nok2\nnul\x00byte\nok3\n\xff\xfe\n"
     cp = run("-o", "json", "-", input=data)
@@ -209,7 +207,7 @@ def test_stdin_hostile_lines():
     ]
 
 
-def test_stdin_empty():
+def test_stdin_empty(run):
     cp = run("-o", "json", "-", input=b"")
     assert cp.returncode == 0
     assert json.loads(cp.stdout) == []
@@ -225,7 +223,7 @@ def test_stdin_empty():
     (("--bogus", "nginx"), 'imgwatch ref: unknown option "--bogus"'),
     (("-", "-"), "imgwatch ref: '-' (standard input) given more than once"),
 ])
-def test_usage_errors(args, message):
+def test_usage_errors(run, args, message):
     cp = run(*args, input=b"")
     out, err = text(cp)
     assert cp.returncode == 2
@@ -233,13 +231,13 @@ def test_usage_errors(args, message):
     assert out == ""
 
 
-def test_help():
+def test_help(imgwatch_bin):
     for args in (["ref", "--help"], ["help", "ref"], ["ref", "-h"]):
-        cp = subprocess.run([IMGWATCH, *args], capture_output=True, timeout=60, check=False)
+        cp = subprocess.run([imgwatch_bin, *args], capture_output=True, timeout=60, check=False)
         out = cp.stdout.decode()
         assert cp.returncode == 0
         assert out.startswith("Usage: imgwatch ref [-o text|json] REF...\n")
         for section in ("Options:", "Rules:", "Output:", "Exit status:", "Examples:"):
             assert section in out
-    cp = subprocess.run([IMGWATCH, "--help"], capture_output=True, timeout=60, check=False)
+    cp = subprocess.run([imgwatch_bin, "--help"], capture_output=True, timeout=60, check=False)
     assert "  ref " in cp.stdout.decode()
