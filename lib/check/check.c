@@ -17,26 +17,28 @@ static const struct
   iw_severity severity;
   const char *description;
 } checks[IW_CHECK_COUNT] = {
-  [IW_CHECK_INTEGRITY_UNKNOWN] = { "integrity-unknown", IW_SEV_CRITICAL,
-                                   "The running digest does not exist in the trusted registry, or the runtime "
-                                   "runs other content than the spec pins." },
+  [IW_CHECK_INTEGRITY_UNKNOWN]
+  = { "integrity-unknown", IW_SEV_CRITICAL,
+      "The running digest does not exist in the trusted registry, or the runtime "
+      "runs other content than the spec pins." },
   [IW_CHECK_INTEGRITY_STALE] = { "integrity-stale", IW_SEV_HIGH,
                                  "The running digest differs from the tag's current digest in the registry "
                                  "(it still exists there): the tag moved and the node kept the old image." },
-  [IW_CHECK_DIGEST_DRIFT] = { "digest-drift", IW_SEV_HIGH,
-                              "Pods of one workload run different digests for one reference." },
-  [IW_CHECK_UNTRUSTED_REGISTRY] = { "untrusted-registry", IW_SEV_HIGH,
-                                    "The image comes from a registry or repository outside trustedRegistries." },
-  [IW_CHECK_TAG_MISSING] = { "tag-missing", IW_SEV_HIGH,
-                             "The tag no longer exists in the registry while the image still runs." },
+  [IW_CHECK_DIGEST_DRIFT]
+  = { "digest-drift", IW_SEV_HIGH, "Pods of one workload run different digests for one reference." },
+  [IW_CHECK_UNTRUSTED_REGISTRY]
+  = { "untrusted-registry", IW_SEV_HIGH,
+      "The image comes from a registry or repository outside trustedRegistries." },
+  [IW_CHECK_TAG_MISSING]
+  = { "tag-missing", IW_SEV_HIGH, "The tag no longer exists in the registry while the image still runs." },
   [IW_CHECK_UNVERIFIED] = { "unverified", IW_SEV_MEDIUM,
                             "The registry could not be asked (auth, TLS, network, rate limit): the image is "
                             "not verified." },
   [IW_CHECK_PULL_POLICY] = { "pull-policy", IW_SEV_MEDIUM,
                              "A mutable tag with imagePullPolicy IfNotPresent or Never (nodes keep stale "
                              "images) or Always (unapproved updates)." },
-  [IW_CHECK_MOVING_TAG] = { "moving-tag", IW_SEV_LOW,
-                            "The reference has a tag and no digest, so what it names can change." },
+  [IW_CHECK_MOVING_TAG]
+  = { "moving-tag", IW_SEV_LOW, "The reference has a tag and no digest, so what it names can change." },
   [IW_CHECK_IMAGE_ID_REFERENCE] = { "image-id-reference", IW_SEV_HIGH,
                                     "The spec names a bare image ID (sha256:...), which says nothing about "
                                     "where the image comes from." },
@@ -92,6 +94,7 @@ iw_reg_facts_clear (iw_reg_facts *f)
   free (f->registry);
   free (f->expected);
   free (f->error_msg);
+  free (f->detail_error_msg);
   for (size_t i = 0; f->children && f->children[i]; i++)
     free (f->children[i]);
   free (f->children);

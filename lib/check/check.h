@@ -86,13 +86,15 @@ typedef struct iw_digest_fact
  * `configs` the config digests of expected's manifest or of each child. */
 typedef struct iw_reg_facts
 {
-  bool asked;        /* false: the registry was not consulted (untrusted, offline) */
-  char *registry;    /* "127.0.0.1:5000" */
-  char *expected;    /* NULL when resolving failed */
-  iw_code error;     /* why expected is NULL: IW_ENOTFOUND = the tag is gone */
-  char *error_msg;   /* or NULL */
-  char **children;   /* NULL-terminated, or NULL */
-  char **configs;    /* NULL-terminated, or NULL */
+  bool asked;              /* false: the registry was not consulted (untrusted, offline) */
+  char *registry;          /* "127.0.0.1:5000" */
+  char *expected;          /* NULL when resolving failed */
+  iw_code error;           /* why expected is NULL: IW_ENOTFOUND = the tag is gone */
+  char *error_msg;         /* or NULL */
+  iw_code detail_error;    /* reading expected's manifest/index/configs failed: running IDs */
+  char *detail_error_msg;  /* that do not equal expected cannot be compared (unverified) */
+  char **children;         /* NULL-terminated, or NULL */
+  char **configs;          /* NULL-terminated, or NULL */
   iw_digest_fact *running; /* one per inventory image's running[], same order; NULL if not asked */
   /* Lineage: OCI labels of expected's config (or its first child's). */
   char *label_source;
@@ -106,13 +108,13 @@ void iw_reg_facts_clear (iw_reg_facts *f);
 typedef struct iw_finding
 {
   iw_check_id check;
-  iw_severity severity;  /* after config overrides */
+  iw_severity severity; /* after config overrides */
   char *message;
-  char *remediation;     /* filled by the assessment, NULL from the checks */
-  size_t *workloads;     /* indices into the image's workloads */
+  char *remediation; /* filled by the assessment, NULL from the checks */
+  size_t *workloads; /* indices into the image's workloads */
   size_t n_workloads;
-  long running;          /* index into the image's running[] this is about, or -1 */
-  int variant;           /* check-specific: pull-policy 0 = stale risk, 1 = unapproved updates */
+  long running; /* index into the image's running[] this is about, or -1 */
+  int variant;  /* check-specific: pull-policy 0 = stale risk, 1 = unapproved updates */
 } iw_finding;
 
 typedef struct iw_findings
@@ -159,7 +161,8 @@ void iw_check_trust (iw_findings *fs, const iw_check_ctx *ctx, const iw_inv_imag
 void iw_check_tags (iw_findings *fs, const iw_check_ctx *ctx, const iw_inv_image *img);
 
 /* All families in order. */
-void iw_check_all (iw_findings *fs, const iw_check_ctx *ctx, const iw_inv_image *img, const iw_reg_facts *facts);
+void iw_check_all (iw_findings *fs, const iw_check_ctx *ctx, const iw_inv_image *img,
+                   const iw_reg_facts *facts);
 
 /* Should the registry be asked about img?  Not for untrusted registries
  * (their answer proves nothing, and no request or credential goes to a

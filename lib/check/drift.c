@@ -38,8 +38,9 @@ iw_check_drift (iw_findings *fs, const iw_check_ctx *ctx, const iw_inv_image *im
       if (distinct < 2)
         continue;
       id = iw_inv_workload_id (w);
-      iw_buf_printf (&msg, NULL, "containers %s of %s run %zu different digests:", w->container ? w->container : "",
-                     id, distinct);
+      iw_buf_printf (&msg, NULL,
+                     "containers %s of %s run %zu different digests:", w->container ? w->container : "", id,
+                     distinct);
       for (size_t j = 0; j < w->n_running; j++)
         {
           const iw_inv_running *r = &img->running[w->running[j]];

@@ -102,12 +102,12 @@ tag_failed (iw_findings *fs, const iw_check_ctx *ctx, const iw_inv_image *img, c
       for (size_t i = 0; i < img->n_running; i++)
         running += img->running[i].containers;
       ws = all_workloads (&n, img);
-      iw_findings_add (fs, ctx, img, IW_CHECK_TAG_MISSING, IW_SEV_HIGH, ws, n, -1,
-                       running ? iw_xasprintf ("tag %s no longer exists in %s, but %zu container%s still run%s it",
-                                               iw_ref_effective_tag (img->ref), reg, running,
-                                               running == 1 ? "" : "s", running == 1 ? "s" : "")
-                               : iw_xasprintf ("tag %s does not exist in %s", iw_ref_effective_tag (img->ref),
-                                               reg));
+      iw_findings_add (
+          fs, ctx, img, IW_CHECK_TAG_MISSING, IW_SEV_HIGH, ws, n, -1,
+          running ? iw_xasprintf ("tag %s no longer exists in %s, but %zu container%s still run%s it",
+                                  iw_ref_effective_tag (img->ref), reg, running, running == 1 ? "" : "s",
+                                  running == 1 ? "s" : "")
+                  : iw_xasprintf ("tag %s does not exist in %s", iw_ref_effective_tag (img->ref), reg));
       free (ws);
       /* A running digest that is gone too is content nobody can vouch for. */
       for (size_t ri = 0; facts->running && ri < img->n_running; ri++)
@@ -127,11 +127,11 @@ tag_failed (iw_findings *fs, const iw_check_ctx *ctx, const iw_inv_image *img, c
       for (size_t ri = 0; ri < img->n_running; ri++)
         {
           ws = workloads_running (&n, img, ri);
-          iw_findings_add (fs, ctx, img, IW_CHECK_INTEGRITY_UNKNOWN, IW_SEV_CRITICAL, ws, n, (long)ri,
-                           iw_xasprintf ("the spec pins %s, which %s does not hold; the runtime reports %s",
-                                         img->ref->digest, reg,
-                                         img->running[ri].digest ? img->running[ri].digest
-                                                                 : img->running[ri].raw));
+          iw_findings_add (
+              fs, ctx, img, IW_CHECK_INTEGRITY_UNKNOWN, IW_SEV_CRITICAL, ws, n, (long)ri,
+              iw_xasprintf ("the spec pins %s, which %s does not hold; the runtime reports %s",
+                            img->ref->digest, reg,
+                            img->running[ri].digest ? img->running[ri].digest : img->running[ri].raw));
           free (ws);
         }
       return;
@@ -149,7 +149,8 @@ tag_failed (iw_findings *fs, const iw_check_ctx *ctx, const iw_inv_image *img, c
 }
 
 void
-iw_check_integrity (iw_findings *fs, const iw_check_ctx *ctx, const iw_inv_image *img, const iw_reg_facts *facts)
+iw_check_integrity (iw_findings *fs, const iw_check_ctx *ctx, const iw_inv_image *img,
+                    const iw_reg_facts *facts)
 {
   const char *reg;
   bool pinned;
@@ -173,20 +174,32 @@ iw_check_integrity (iw_findings *fs, const iw_check_ctx *ctx, const iw_inv_image
         continue;
       ws = workloads_running (&n, img, ri);
       if (r->digest == NULL)
-        iw_findings_add (fs, ctx, img, IW_CHECK_UNVERIFIED, IW_SEV_MEDIUM, ws, n, (long)ri,
-                         iw_xasprintf ("the runtime image ID \"%s\" is not understood, so what runs cannot be "
-                                       "compared with %s",
-                                       r->raw ? r->raw : "", facts->expected));
+        iw_findings_add (
+            fs, ctx, img, IW_CHECK_UNVERIFIED, IW_SEV_MEDIUM, ws, n, (long)ri,
+            iw_xasprintf ("the runtime image ID \"%s\" is not understood, so what runs cannot be "
+                          "compared with %s",
+                          r->raw ? r->raw : "", facts->expected));
+      else if (facts->detail_error != IW_OK)
+        {
+          char *w = why (facts->detail_error, facts->detail_error_msg);
+
+          iw_findings_add (fs, ctx, img, IW_CHECK_UNVERIFIED, IW_SEV_MEDIUM, ws, n, (long)ri,
+                           iw_xasprintf ("runs %s, which is not %s itself; reading %s from %s to compare "
+                                         "failed: %s",
+                                         r->digest, facts->expected, facts->expected, reg, w));
+          free (w);
+        }
       else if (pinned)
         iw_findings_add (fs, ctx, img, IW_CHECK_INTEGRITY_UNKNOWN, IW_SEV_CRITICAL, ws, n, (long)ri,
                          iw_xasprintf ("the spec pins %s but the runtime reports %s%s", img->ref->digest,
                                        r->kind == IW_IMAGE_ID_CONFIG ? "config " : "", r->digest));
       else if (df && df->presence == IW_DIGEST_PRESENT)
-        iw_findings_add (fs, ctx, img, IW_CHECK_INTEGRITY_STALE, IW_SEV_HIGH, ws, n, (long)ri,
-                         iw_xasprintf ("runs %s%s, but tag %s in %s is now %s (the old digest still exists: the "
-                                       "tag moved and the node kept the old image)",
-                                       r->kind == IW_IMAGE_ID_CONFIG ? "config " : "", r->digest,
-                                       iw_ref_effective_tag (img->ref), reg, facts->expected));
+        iw_findings_add (
+            fs, ctx, img, IW_CHECK_INTEGRITY_STALE, IW_SEV_HIGH, ws, n, (long)ri,
+            iw_xasprintf ("runs %s%s, but tag %s in %s is now %s (the old digest still exists: the "
+                          "tag moved and the node kept the old image)",
+                          r->kind == IW_IMAGE_ID_CONFIG ? "config " : "", r->digest,
+                          iw_ref_effective_tag (img->ref), reg, facts->expected));
       else if (df && df->presence == IW_DIGEST_ABSENT)
         iw_findings_add (fs, ctx, img, IW_CHECK_INTEGRITY_UNKNOWN, IW_SEV_CRITICAL, ws, n, (long)ri,
                          iw_xasprintf ("runs %s%s, which %s does not hold (tag %s is %s)",
@@ -196,9 +209,10 @@ iw_check_integrity (iw_findings *fs, const iw_check_ctx *ctx, const iw_inv_image
         {
           char *w = df ? why (df->error, df->error_msg) : iw_xstrdup ("it was not asked");
 
-          iw_findings_add (fs, ctx, img, IW_CHECK_UNVERIFIED, IW_SEV_MEDIUM, ws, n, (long)ri,
-                           iw_xasprintf ("runs %s, which is not tag %s's %s; whether %s holds it is unknown: %s",
-                                         r->digest, iw_ref_effective_tag (img->ref), facts->expected, reg, w));
+          iw_findings_add (
+              fs, ctx, img, IW_CHECK_UNVERIFIED, IW_SEV_MEDIUM, ws, n, (long)ri,
+              iw_xasprintf ("runs %s, which is not tag %s's %s; whether %s holds it is unknown: %s",
+                            r->digest, iw_ref_effective_tag (img->ref), facts->expected, reg, w));
           free (w);
         }
       free (ws);

@@ -53,10 +53,11 @@ pull_policy (iw_findings *fs, const iw_check_ctx *ctx, const iw_inv_image *img, 
     {
       size_t before = fs->len;
 
-      iw_findings_add (fs, ctx, img, IW_CHECK_PULL_POLICY, IW_SEV_MEDIUM, stale, n_stale, -1,
-                       iw_xasprintf ("imagePullPolicy %s with mutable tag %s: nodes keep whatever they pulled "
-                                     "first, so a moved tag goes unnoticed",
-                                     never ? "Never/IfNotPresent" : "IfNotPresent", tag));
+      iw_findings_add (
+          fs, ctx, img, IW_CHECK_PULL_POLICY, IW_SEV_MEDIUM, stale, n_stale, -1,
+          iw_xasprintf ("imagePullPolicy %s with mutable tag %s: nodes keep whatever they pulled "
+                        "first, so a moved tag goes unnoticed",
+                        never ? "Never/IfNotPresent" : "IfNotPresent", tag));
       if (fs->len > before)
         fs->items[fs->len - 1].variant = 0;
     }
@@ -83,10 +84,11 @@ iw_check_tags (iw_findings *fs, const iw_check_ctx *ctx, const iw_inv_image *img
 
   if (img->is_image_id)
     {
-      iw_findings_add (fs, ctx, img, IW_CHECK_IMAGE_ID_REFERENCE, IW_SEV_HIGH, ws, n, -1,
-                       iw_xasprintf ("the spec image is the bare image ID %s: it names no registry, so nothing "
-                                     "says where it came from",
-                                     img->image));
+      iw_findings_add (
+          fs, ctx, img, IW_CHECK_IMAGE_ID_REFERENCE, IW_SEV_HIGH, ws, n, -1,
+          iw_xasprintf ("the spec image is the bare image ID %s: it names no registry, so nothing "
+                        "says where it came from",
+                        img->image));
       goto done;
     }
   if (img->ref == NULL)

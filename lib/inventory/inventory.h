@@ -48,7 +48,7 @@ typedef struct iw_inv_workload
   size_t containers; /* all records */
   char **nodes;      /* distinct nodes, sorted after iw_inventory_finish() */
   size_t n_nodes;
-  size_t *running;   /* indices into the image's running[], distinct */
+  size_t *running; /* indices into the image's running[], distinct */
   size_t n_running;
   size_t not_running; /* records whose image ID was empty (pending, spec-only) */
   /* Per index in running[]: how many containers of this workload run it. */
@@ -57,10 +57,10 @@ typedef struct iw_inv_workload
 
 typedef struct iw_inv_image
 {
-  char *key;   /* the canonical reference ("docker.io/library/nginx:1.25"), or the spec text */
-  char *image; /* the spec image as first written */
-  iw_ref *ref; /* parsed; NULL for image-ID references or unparseable text */
-  bool is_image_id; /* the spec image is a bare "sha256:..." or 64 hex */
+  char *key;         /* the canonical reference ("docker.io/library/nginx:1.25"), or the spec text */
+  char *image;       /* the spec image as first written */
+  iw_ref *ref;       /* parsed; NULL for image-ID references or unparseable text */
+  bool is_image_id;  /* the spec image is a bare "sha256:..." or 64 hex */
   char *parse_error; /* why ref is NULL when not an image ID */
   iw_inv_workload *workloads;
   size_t n_workloads;
@@ -76,7 +76,7 @@ struct iw_inventory
   iw_inv_image *images;
   size_t n_images;
   size_t containers;
-  char *source; /* the first record's source */
+  char *source;               /* the first record's source */
   struct iw_inv_index *index; /* private */
 };
 
