@@ -125,54 +125,21 @@ iw_findings_clear (iw_findings *fs)
 iw_severity
 iw_check_severity (const iw_check_ctx *ctx, iw_check_id c, iw_severity computed)
 {
-  const iw_config *cfg = ctx->config;
+  int s = iw_severity_parse (iw_config_severity (ctx->config, iw_check_name (c)));
 
-  for (size_t i = 0; cfg && i < cfg->n_severity; i++)
-    if (cfg->severity[i].check && strcmp (cfg->severity[i].check, iw_check_name (c)) == 0)
-      {
-        int s = iw_severity_parse (cfg->severity[i].severity);
-
-        if (s >= 0)
-          return (iw_severity)s;
-      }
-  return computed;
-}
-
-static bool
-exemption_names_check (const iw_exemption *e, iw_check_id c)
-{
-  if (e->checks == NULL)
-    return true;
-  for (size_t i = 0; e->checks[i]; i++)
-    if (strcmp (e->checks[i], iw_check_name (c)) == 0)
-      return true;
-  return false;
+  return s >= 0 ? (iw_severity)s : computed;
 }
 
 bool
 iw_check_is_exempt (const iw_check_ctx *ctx, const iw_inv_image *img, const iw_inv_workload *w, iw_check_id c)
 {
-  const iw_config *cfg = ctx->config;
-  bool exempt = false;
-  char *name = NULL;
+  char *name;
+  bool exempt;
 
-  for (size_t i = 0; cfg && i < cfg->n_exemptions && !exempt; i++)
-    {
-      const iw_exemption *e = &cfg->exemptions[i];
-
-      if (!exemption_names_check (e, c))
-        continue;
-      if (e->namespace_ && (w == NULL || w->namespace_ == NULL || strcmp (e->namespace_, w->namespace_) != 0))
-        continue;
-      if (e->image)
-        {
-          if (name == NULL)
-            name = img->ref ? iw_ref_name (img->ref) : iw_xstrdup (img->key);
-          if (!iw_config_pattern_match (e->image, name))
-            continue;
-        }
-      exempt = true;
-    }
+  if (ctx->config == NULL || ctx->config->n_exemptions == 0)
+    return false;
+  name = img->ref ? iw_ref_name (img->ref) : iw_xstrdup (img->key);
+  exempt = iw_config_is_exempt (ctx->config, w ? w->namespace_ : NULL, name, iw_check_name (c));
   free (name);
   return exempt;
 }

@@ -105,4 +105,21 @@ fx_strv (const char *const *list)
   return v;
 }
 
+/* Replace the config's trustedRegistries with list (NULL-terminated). */
+static inline void
+fx_set_trusted (iw_config *cfg, const char *const *list)
+{
+  size_t n = 0;
+
+  for (size_t i = 0; cfg->trusted && cfg->trusted[i]; i++)
+    free (cfg->trusted[i]);
+  free (cfg->trusted);
+  while (list[n])
+    n++;
+  cfg->trusted = iw_xcalloc (n + 1, sizeof (char *));
+  for (size_t i = 0; i < n; i++)
+    cfg->trusted[i] = iw_xstrdup (list[i]);
+  cfg->has_trusted = true;
+}
+
 #endif

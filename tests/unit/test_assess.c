@@ -87,9 +87,7 @@ test_assess__orders_by_risk_then_workloads_then_name (void **state)
   iw_check_ctx ctx = { cfg };
 
   (void)state;
-  cfg->has_trusted = true;
-  cfg->trusted = iw_xcalloc (2, sizeof (char *));
-  cfg->trusted[0] = iw_xstrdup ("r.io");
+  fx_set_trusted (cfg, (const char *const[]){ "r.io", NULL });
   set_facts (a, "r.io/zz:1.0", "%1", IW_OK, IW_DIGEST_PRESENT);
   set_facts (a, "r.io/green-burrito:latest", "%b", IW_OK, IW_DIGEST_PRESENT);
   set_facts (a, "r.io/evil:1.0", "%f", IW_OK, IW_DIGEST_ABSENT);
@@ -312,10 +310,7 @@ test_assess__untrusted_copies_into_a_trusted_registry (void **state)
   const iw_finding *f;
 
   (void)state;
-  cfg->has_trusted = true;
-  cfg->trusted = iw_xcalloc (3, sizeof (char *));
-  cfg->trusted[0] = iw_xstrdup ("*.jfrog.io");
-  cfg->trusted[1] = iw_xstrdup ("registry.example.com");
+  fx_set_trusted (cfg, (const char *const[]){ "*.jfrog.io", "registry.example.com", NULL });
   iw_assess_evaluate (a, &ctx);
   f = finding (&a->images[0], IW_CHECK_UNTRUSTED_REGISTRY);
   assert_non_null (f);

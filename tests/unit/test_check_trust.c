@@ -44,10 +44,7 @@ test_check_trust__lookalike_domains (void **state)
   iw_check_ctx ctx = { cfg };
 
   (void)state;
-  cfg->has_trusted = true;
-  cfg->trusted = iw_xcalloc (sizeof trusted / sizeof trusted[0], sizeof (char *));
-  for (size_t i = 0; trusted[i]; i++)
-    cfg->trusted[i] = iw_xstrdup (trusted[i]);
+  fx_set_trusted (cfg, trusted);
   for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
     {
       iw_inventory *inv = iw_inventory_new ();
