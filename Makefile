@@ -54,6 +54,15 @@ UNIT_BINS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRCS))
 REPLAY_BINS := $(patsubst tests/fuzz/%.c,build/asan/replay/%,$(FUZZ_SRCS))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
 
+# Quiet by default; `make V=1` shows the full commands.
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-6s %s\n' $(1) $(2)
+endif
+
 .PHONY: all test check unit e2e fuzz-replay fuzz lint bench demo install clean deps
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -66,7 +75,8 @@ deps:
 # Protobuf messages (containerd API subset) are generated at build time.
 build/gen/%.pb-c.c build/gen/%.pb-c.h: proto/%.proto
 	@mkdir -p build/gen
-	protoc-c --proto_path=proto --c_out=build/gen $<
+	$(call msg,PROTOC,$<)
+	$(Q)protoc-c --proto_path=proto --c_out=build/gen $<
 
 build/gen/server_assets.c: $(ASSET_FILES) scripts/embed-assets.sh
 	@mkdir -p build/gen
@@ -74,34 +84,42 @@ build/gen/server_assets.c: $(ASSET_FILES) scripts/embed-assets.sh
 
 $(OBJ)/%.o: %.c | $(GEN_SRCS)
 	@mkdir -p $(dir $@)
-	$(CC) $(COMMON_CFLAGS) $(CFLAGS) -c $< -o $@
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(COMMON_CFLAGS) $(CFLAGS) -c $< -o $@
 
 $(SOBJ)/%.o: %.c | $(GEN_SRCS)
 	@mkdir -p $(dir $@)
-	$(CC) $(COMMON_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+	$(call msg,CC-SAN,$<)
+	$(Q)$(CC) $(COMMON_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
 build/libimgwatch.a: $(LIB_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call msg,AR,$@)
+	$(Q)ar rcs $@ $^
 
 build/asan/libimgwatch.a: $(SLIB_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call msg,AR,$@)
+	$(Q)ar rcs $@ $^
 
 build/imgwatch: $(CLI_OBJS) build/libimgwatch.a
-	$(CC) $(CFLAGS) -o $@ $(CLI_OBJS) build/libimgwatch.a $(PKG_LIBS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(CLI_OBJS) build/libimgwatch.a $(PKG_LIBS)
 
 build/asan/imgwatch: $(SCLI_OBJS) build/asan/libimgwatch.a
-	$(CC) $(SAN_FLAGS) -o $@ $(SCLI_OBJS) build/asan/libimgwatch.a $(PKG_LIBS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $(SCLI_OBJS) build/asan/libimgwatch.a $(PKG_LIBS)
 
 build/asan/tests/%: $(SOBJ)/tests/unit/%.o build/asan/libimgwatch.a
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_FLAGS) -o $@ $< build/asan/libimgwatch.a $(PKG_LIBS) -lcmocka
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $< build/asan/libimgwatch.a $(PKG_LIBS) -lcmocka
 
 # Corpus replay: each fuzz target linked with a plain main() under ASan.
 build/asan/replay/%: $(SOBJ)/tests/fuzz/%.o $(SOBJ)/tests/fuzz/replay/main.o build/asan/libimgwatch.a
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
 
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(GEN_SRCS)
 	@mkdir -p $(dir $@)
@@ -110,6 +128,7 @@ build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(GEN_SRCS)
 
 # The test command: installs what it needs, then runs every suite.
 test: deps
+	@$(MAKE) --no-print-directory -j2 build/imgwatch build/asan/imgwatch $(UNIT_BINS) $(REPLAY_BINS)
 	@$(MAKE) --no-print-directory check
 
 check: unit fuzz-replay e2e
