@@ -15,53 +15,59 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-typedef enum iw_container_type {
+typedef enum iw_container_type
+{
   IW_CONTAINER_APP = 0,
   IW_CONTAINER_INIT,
   IW_CONTAINER_EPHEMERAL,
 } iw_container_type;
 
 /* What kind of identifier the runtime reported for the running image. */
-typedef enum iw_image_id_kind {
-  IW_IMAGE_ID_NONE = 0,     /* empty: container being created, or spec-only */
-  IW_IMAGE_ID_REPO_DIGEST,  /* a manifest (or index) digest: docker-pullable://repo@sha256:..., repo@sha256:... */
-  IW_IMAGE_ID_CONFIG,       /* a config digest: docker://sha256:... */
-  IW_IMAGE_ID_UNKNOWN,      /* bare sha256:... (manifest or config: runtime-specific), or unparseable */
+typedef enum iw_image_id_kind
+{
+  IW_IMAGE_ID_NONE = 0,    /* empty: container being created, or spec-only */
+  IW_IMAGE_ID_REPO_DIGEST, /* a manifest (or index) digest: docker-pullable://repo@sha256:..., repo@sha256:...
+                            */
+  IW_IMAGE_ID_CONFIG,      /* a config digest: docker://sha256:... */
+  IW_IMAGE_ID_UNKNOWN,     /* bare sha256:... (manifest or config: runtime-specific), or unparseable */
 } iw_image_id_kind;
 
-typedef enum iw_pull_policy {
+typedef enum iw_pull_policy
+{
   IW_PULL_UNSET = 0,
   IW_PULL_ALWAYS,
   IW_PULL_IF_NOT_PRESENT,
   IW_PULL_NEVER,
 } iw_pull_policy;
 
-typedef struct iw_image_id {
+typedef struct iw_image_id
+{
   iw_image_id_kind kind;
   char *repository; /* "docker.io/library/nginx" when the ID names one, else NULL */
   char *digest;     /* "sha256:<hex>", else NULL */
   char *raw;        /* the ID exactly as reported */
 } iw_image_id;
 
-typedef struct iw_record {
-  char *source;    /* "kube:https://10.0.0.1:6443", "file:pods.json", "containerd:/run/..." */
-  char *cluster;   /* context or cluster name; NULL when unknown */
-  char *namespace_; /* Kubernetes namespace, or containerd namespace */
-  char *pod;       /* NULL for spec-only records (manifests) */
+typedef struct iw_record
+{
+  char *source;        /* "kube:https://10.0.0.1:6443", "file:pods.json", "containerd:/run/..." */
+  char *cluster;       /* context or cluster name; NULL when unknown */
+  char *namespace_;    /* Kubernetes namespace, or containerd namespace */
+  char *pod;           /* NULL for spec-only records (manifests) */
   char *workload_kind; /* "Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job", "Pod", "Container" */
   char *workload_name;
   char *container;
   iw_container_type container_type;
   char *node;
-  char *image;       /* the spec image, exactly as written */
-  char *status_image; /* status.image as the runtime reported it */
-  iw_pull_policy pull_policy;  /* effective, with Kubernetes' defaulting */
-  bool pull_policy_defaulted;  /* true when the spec did not set it */
-  iw_image_id image_id;        /* what runs; kind NONE when nothing runs yet */
-  char *phase;     /* pod phase: "Running", "Pending", ... */
-  char *state;     /* container state: "running", "waiting", "terminated" */
-  char *started_at; /* RFC 3339, NULL when unknown */
-  char **pull_secrets; /* NULL-terminated imagePullSecrets names, or NULL */
+  char *image;                /* the spec image, exactly as written */
+  char *status_image;         /* status.image as the runtime reported it */
+  iw_pull_policy pull_policy; /* effective, with Kubernetes' defaulting */
+  bool pull_policy_defaulted; /* true when the spec did not set it */
+  iw_image_id image_id;       /* what runs; kind NONE when nothing runs yet */
+  char *phase;                /* pod phase: "Running", "Pending", ... */
+  char *state;                /* container state: "running", "waiting", "terminated" */
+  char *started_at;           /* RFC 3339, NULL when unknown */
+  char **pull_secrets;        /* NULL-terminated imagePullSecrets names, or NULL */
 } iw_record;
 
 /* Sources hand records over one at a time: the callback takes ownership of
