@@ -75,8 +75,10 @@ typedef struct node
   enum node_type type;
   size_t line, col;    /* 1-based */
   char *value;         /* scalars: NUL-free text */
-  bool plain;          /* scalars: unquoted, so null/true/false/numbers apply */
+  bool plain;          /* scalars: unquoted and untagged, so null/true/false/numbers apply */
+  bool quoted;         /* scalars: quoted or block style */
   bool block;          /* scalars: block style ("|" or ">") */
+  char *tag;           /* scalars: a tag other than !!bool, !!int, !!null ("!!str"), or NULL */
   struct node **items; /* sequences: items; mappings: key, value, key, value... */
   size_t n;            /* number of entries in items */
   size_t cap;
@@ -93,6 +95,7 @@ node_free (node *n)
     node_free (n->items[i]);
   free (n->items);
   free (n->value);
+  free (n->tag);
   free (n);
 }
 
@@ -210,7 +213,23 @@ load_tree (node **out, const ctx *cx, const char *text, size_t len, iw_error **e
             }
           n = node_new (NODE_SCALAR, &ev.start_mark);
           n->value = iw_xstrndup ((const char *)ev.data.scalar.value, ev.data.scalar.length);
-          n->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE && ev.data.scalar.tag == NULL;
+          /* An explicit !!bool, !!int or !!null changes nothing for us; any
+           * other tag (!!str, custom) makes the scalar a plain string. */
+          if (ev.data.scalar.tag != NULL)
+            {
+              const char *t = (const char *)ev.data.scalar.tag;
+
+              if (strncmp (t, "tag:yaml.org,2002:", 18) == 0)
+                {
+                  if (strcmp (t + 18, "bool") != 0 && strcmp (t + 18, "int") != 0
+                      && strcmp (t + 18, "null") != 0)
+                    n->tag = iw_xasprintf ("!!%s", t + 18);
+                }
+              else
+                n->tag = iw_xstrdup (t);
+            }
+          n->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE && n->tag == NULL;
+          n->quoted = ev.data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
           n->block = ev.data.scalar.style == YAML_LITERAL_SCALAR_STYLE
                      || ev.data.scalar.style == YAML_FOLDED_SCALAR_STYLE;
           break;
@@ -362,19 +381,56 @@ suggest (const char *const *names, const char *s)
   return best;
 }
 
+/* User text quoted for a message: at most 100 bytes, with quotes,
+ * backslashes and control characters escaped, so a message stays one
+ * line and cannot carry terminal escapes. */
+typedef struct qbuf
+{
+  char s[4 * 100 + 16];
+} qbuf;
+
+static const char *
+q (qbuf *b, const char *s)
+{
+  size_t o = 0, i;
+
+  b->s[o++] = '"';
+  for (i = 0; i < 100 && s[i] != '\0'; i++)
+    {
+      unsigned char c = (unsigned char)s[i];
+
+      if (c == '"' || c == '\\')
+        o += (size_t)sprintf (b->s + o, "\\%c", c);
+      else if (c == '\n')
+        o += (size_t)sprintf (b->s + o, "\\n");
+      else if (c == '\t')
+        o += (size_t)sprintf (b->s + o, "\\t");
+      else if (c < 0x20 || c == 0x7f)
+        o += (size_t)sprintf (b->s + o, "\\x%02x", c);
+      else
+        b->s[o++] = (char)c;
+    }
+  b->s[o++] = '"';
+  if (s[i] != '\0')
+    o += (size_t)sprintf (b->s + o, "...");
+  b->s[o] = '\0';
+  return b->s;
+}
+
 /* A key as it appears in a path: bare when it is a simple word, else quoted. */
 static char *
 key_path (const char *parent, const char *key)
 {
   const char *p;
   bool simple = *key != '\0';
+  qbuf qb;
 
   for (p = key; *p; p++)
     if (!isalnum ((unsigned char)*p) && *p != '_' && *p != '-')
       simple = false;
   if (simple)
     return *parent ? iw_xasprintf ("%s.%s", parent, key) : iw_xstrdup (key);
-  return *parent ? iw_xasprintf ("%s.\"%s\"", parent, key) : iw_xasprintf ("\"%s\"", key);
+  return *parent ? iw_xasprintf ("%s.%s", parent, q (&qb, key)) : iw_xstrdup (q (&qb, key));
 }
 
 static const char *
@@ -397,7 +453,11 @@ got (const node *n)
 
   if (t != NULL)
     return iw_xstrdup (t);
-  return iw_xasprintf ("\"%.80s\"", n->value);
+  qbuf qb;
+
+  if (n->tag != NULL)
+    return iw_xasprintf ("%s tagged %s", q (&qb, n->value), n->tag);
+  return iw_xstrdup (q (&qb, n->value));
 }
 
 static int
@@ -780,7 +840,11 @@ iw_config_pattern_normalize (char **out, const char *pattern, iw_error **err)
 
   *out = NULL;
   if ((problem = normalize_pattern (norm, pattern)) != NULL)
-    return iw_error_set (err, IW_EPOLICY, "invalid pattern \"%.100s\": %s", pattern, problem);
+    {
+      qbuf qb;
+
+      return iw_error_set (err, IW_EPOLICY, "invalid pattern %s: %s", q (&qb, pattern), problem);
+    }
   *out = iw_xstrdup (norm);
   return 0;
 }
@@ -792,8 +856,11 @@ iw_config_is_trusted (const iw_config *c, const char *name)
 
   if (c == NULL || !c->has_trusted)
     return true;
+  /* Stored patterns are normalized already: match them directly. */
+  if (name == NULL || *name == '\0')
+    return false;
   for (p = c->trusted; p != NULL && *p != NULL; p++)
-    if (iw_config_pattern_match (*p, name))
+    if (match_normalized (*p, name))
       return true;
   return false;
 }
@@ -877,7 +944,7 @@ iw_config_is_exempt (const iw_config *c, const char *namespace_, const char *nam
 
       if (e->namespace_ != NULL && (namespace_ == NULL || strcmp (e->namespace_, namespace_) != 0))
         continue;
-      if (e->image != NULL && (name == NULL || !iw_config_pattern_match (e->image, name)))
+      if (e->image != NULL && (name == NULL || *name == '\0' || !match_normalized (e->image, name)))
         continue;
       if (e->checks != NULL && (check == NULL || !in_list ((const char *const *)e->checks, check)))
         continue;
@@ -919,6 +986,7 @@ parse_string_list (char ***out, const ctx *cx, const node *n, const char *path, 
 static int
 parse_patterns (char ***out, const ctx *cx, const node *n, const char *path, iw_error **err)
 {
+  qbuf qb;
   char **v = NULL;
   size_t i;
 
@@ -933,7 +1001,7 @@ parse_patterns (char ***out, const ctx *cx, const node *n, const char *path, iw_
         {
           char *ip = iw_xasprintf ("%s[%zu]", path, i);
 
-          fail_at (cx, err, IW_EPOLICY, n->items[i]->line, ip, "invalid pattern \"%.100s\": %s", v[i],
+          fail_at (cx, err, IW_EPOLICY, n->items[i]->line, ip, "invalid pattern %s: %s", q (&qb, v[i]),
                    problem);
           free (ip);
           strv_free (v);
@@ -962,6 +1030,7 @@ valid_tag (const char *t)
 static int
 parse_moving_tags (iw_config *c, const ctx *cx, const node *n, iw_error **err)
 {
+  qbuf qb;
   size_t i;
 
   if (parse_string_list (&c->moving_tags, cx, n, "movingTags", err) < 0)
@@ -971,7 +1040,7 @@ parse_moving_tags (iw_config *c, const ctx *cx, const node *n, iw_error **err)
       {
         char *ip = iw_xasprintf ("movingTags[%zu]", i);
 
-        fail_at (cx, err, IW_EPOLICY, n->items[i]->line, ip, "invalid tag \"%.100s\"", c->moving_tags[i]);
+        fail_at (cx, err, IW_EPOLICY, n->items[i]->line, ip, "invalid tag %s", q (&qb, c->moving_tags[i]));
         free (ip);
         return -1;
       }
@@ -1001,6 +1070,7 @@ host_key (const ctx *cx, const node *k, const char *path, iw_error **err)
 static int
 check_same_registry (const ctx *cx, const node *map, const char *path, iw_error **err)
 {
+  qbuf qb;
   size_t n = map->n / 2, i;
   char **canon = iw_xcalloc (n + 1, sizeof *canon);
   keyref *refs = iw_xcalloc (n + 1, sizeof *refs);
@@ -1032,8 +1102,8 @@ check_same_registry (const ctx *cx, const node *map, const char *path, iw_error 
     {
       char *kp = key_path (path, map->items[2 * bad]->value);
 
-      ret = fail_at (cx, err, IW_EPOLICY, map->items[2 * bad]->line, kp, "same registry as \"%s\" (line %zu)",
-                     map->items[2 * first]->value, map->items[2 * first]->line);
+      ret = fail_at (cx, err, IW_EPOLICY, map->items[2 * bad]->line, kp, "same registry as %s (line %zu)",
+                     q (&qb, map->items[2 * first]->value), map->items[2 * first]->line);
       free (kp);
     }
   for (i = 0; i < n; i++)
@@ -1064,7 +1134,7 @@ parse_bool (bool *out, const ctx *cx, const node *n, const char *path, iw_error 
     }
   g = got (n);
   fail_at (cx, err, IW_EPOLICY, n->line, path, "expected true or false, got %s%s",
-           n->type == NODE_SCALAR && !n->plain ? "the quoted string " : "", g);
+           n->type == NODE_SCALAR && n->quoted ? "the quoted string " : "", g);
   free (g);
   return -1;
 }
@@ -1211,19 +1281,21 @@ parse_mirrors (iw_config *c, const ctx *cx, const node *n, iw_error **err)
 static int
 check_name (const ctx *cx, const node *n, const char *path, iw_error **err)
 {
+  qbuf qb;
   const char *s = suggest (known_checks, n->value);
 
   if (in_list (known_checks, n->value))
     return 0;
   if (s != NULL)
-    return fail_at (cx, err, IW_EPOLICY, n->line, path, "unknown check \"%.100s\" (did you mean %s?)",
-                    n->value, s);
-  return fail_at (cx, err, IW_EPOLICY, n->line, path, "unknown check \"%.100s\"", n->value);
+    return fail_at (cx, err, IW_EPOLICY, n->line, path, "unknown check %s (did you mean %s?)",
+                    q (&qb, n->value), s);
+  return fail_at (cx, err, IW_EPOLICY, n->line, path, "unknown check %s", q (&qb, n->value));
 }
 
 static int
 parse_severity (iw_config *c, const ctx *cx, const node *n, iw_error **err)
 {
+  qbuf qb;
   size_t i;
 
   if (expect_type (cx, n, NODE_MAP, "severity", err) < 0 || check_keys (cx, n, "severity", err) < 0)
@@ -1239,7 +1311,7 @@ parse_severity (iw_config *c, const ctx *cx, const node *n, iw_error **err)
         ret = expect_string (cx, v, kp, err);
       if (ret == 0 && !in_list (severities, v->value))
         ret = fail_at (cx, err, IW_EPOLICY, v->line, kp,
-                       "expected critical, high, medium, low or info, got \"%.100s\"", v->value);
+                       "expected critical, high, medium, low or info, got %s", q (&qb, v->value));
       free (kp);
       if (ret < 0)
         return -1;
@@ -1265,6 +1337,7 @@ valid_namespace (const char *s)
 static int
 parse_exemption (iw_exemption *e, const ctx *cx, const node *n, const char *path, iw_error **err)
 {
+  qbuf qb;
   size_t i, j;
 
   if (expect_type (cx, n, NODE_MAP, path, err) < 0 || check_keys (cx, n, path, err) < 0)
@@ -1282,7 +1355,7 @@ parse_exemption (iw_exemption *e, const ctx *cx, const node *n, const char *path
         {
           ret = expect_string (cx, v, kp, err);
           if (ret == 0 && !valid_namespace (v->value))
-            ret = fail_at (cx, err, IW_EPOLICY, v->line, kp, "invalid namespace name \"%.100s\"", v->value);
+            ret = fail_at (cx, err, IW_EPOLICY, v->line, kp, "invalid namespace name %s", q (&qb, v->value));
           if (ret == 0)
             e->namespace_ = iw_xstrdup (v->value);
         }
@@ -1293,7 +1366,7 @@ parse_exemption (iw_exemption *e, const ctx *cx, const node *n, const char *path
 
           ret = expect_string (cx, v, kp, err);
           if (ret == 0 && (problem = normalize_pattern (norm, v->value)) != NULL)
-            ret = fail_at (cx, err, IW_EPOLICY, v->line, kp, "invalid pattern \"%.100s\": %s", v->value,
+            ret = fail_at (cx, err, IW_EPOLICY, v->line, kp, "invalid pattern %s: %s", q (&qb, v->value),
                            problem);
           if (ret == 0)
             e->image = iw_xstrdup (norm);

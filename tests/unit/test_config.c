@@ -284,6 +284,7 @@ test_config__booleans (void **state)
 {
   const char *yes[] = { "true", "True", "TRUE" };
   const char *no[] = { "false", "False", "FALSE" };
+  iw_config *c0;
   size_t i;
   char yaml[128];
 
@@ -299,6 +300,9 @@ test_config__booleans (void **state)
       assert_false (iw_config_registry (c, "b.io")->insecure);
       iw_config_free (c);
     }
+  c0 = parse_ok ("registries: {a.io: {insecure: !!bool true}}\r\nmovingTags: [x]\r\n");
+  assert_true (iw_config_registry (c0, "a.io")->insecure);
+  iw_config_free (c0);
 }
 
 typedef struct err_case
@@ -327,6 +331,22 @@ static const err_case errors[] = {
     "config.yaml:1: registries.\"a.io\".insecure: expected true or false, got a list" },
   { "registries: {a.io: {insecure: }}\n", IW_EPOLICY,
     "config.yaml:1: registries.\"a.io\".insecure: expected true or false, got null" },
+  { "registries: {a.io: {insecure: !!str true}}\n", IW_EPOLICY,
+    "config.yaml:1: registries.\"a.io\".insecure: expected true or false, got \"true\" tagged !!str" },
+  { "registries: {a.io: {insecure: !custom true}}\n", IW_EPOLICY,
+    "config.yaml:1: registries.\"a.io\".insecure: expected true or false, got \"true\" tagged !custom" },
+  /* User text in messages is escaped and cut. */
+  { "trustedRegistries:\n  - a.io\n  - |\n    b.io\n", IW_EPOLICY,
+    "config.yaml:3: trustedRegistries[1]: invalid pattern \"b.io\\n\": pattern contains a space or control "
+    "character" },
+  { "\"say \\\"hi\\\"\\e[31m\": 1\n", IW_EPOLICY, "config.yaml:1: unknown key \"say \\\"hi\\\"\\x1b[31m\"" },
+  { "severity: {moving-tag: "
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    "aaaaaa}\n",
+    IW_EPOLICY,
+    "config.yaml:1: severity.moving-tag: expected critical, high, medium, low or info, got "
+    "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\""
+    "..." },
   /* Unknown keys, with suggestions when close. */
   { "trustedRegistry: [a.io]\n", IW_EPOLICY,
     "config.yaml:1: unknown key trustedRegistry (did you mean trustedRegistries?)" },
@@ -678,6 +698,31 @@ test_config__load_files (void **state)
   rmdir (dir);
 }
 
+static void
+test_config__load_stdin (void **state)
+{
+  char path[] = "/tmp/iw-config-stdin-XXXXXX";
+  int fd = mkstemp (path), saved = dup (0);
+  const char *yaml = "movingTags: [canary]\n";
+  iw_config *c = NULL;
+  iw_error *err = NULL;
+
+  (void)state;
+  assert_true (fd >= 0 && saved >= 0);
+  assert_int_equal (write (fd, yaml, strlen (yaml)), (int)strlen (yaml));
+  assert_int_equal (lseek (fd, 0, SEEK_SET), 0);
+  assert_int_equal (dup2 (fd, 0), 0);
+  assert_int_equal (iw_config_load (&c, "-", &err), 0);
+  assert_string_equal (c->path, "<stdin>");
+  assert_true (iw_config_is_moving_tag (c, "canary"));
+  iw_config_free (c);
+  clearerr (stdin);
+  dup2 (saved, 0);
+  close (saved);
+  close (fd);
+  unlink (path);
+}
+
 typedef struct match_case
 {
   const char *pattern;
@@ -810,8 +855,14 @@ test_config__pattern_normalize (void **state)
   (void)state;
   for (i = 0; i < sizeof cases / sizeof *cases; i++)
     {
+      char *again = NULL;
+
       assert_int_equal (iw_config_pattern_normalize (&out, cases[i][0], &err), 0);
       assert_string_equal (out, cases[i][1]);
+      /* Normalizing is idempotent: the config stores normalized patterns. */
+      assert_int_equal (iw_config_pattern_normalize (&again, out, &err), 0);
+      assert_string_equal (again, out);
+      free (again);
       free (out);
     }
   assert_int_equal (iw_config_pattern_normalize (&out, "a.io/A", &err), -1);
@@ -874,6 +925,7 @@ main (void)
     cmocka_unit_test (test_config__size_limit),
     cmocka_unit_test (test_config__too_many_entries),
     cmocka_unit_test (test_config__load_files),
+    cmocka_unit_test (test_config__load_stdin),
     cmocka_unit_test (test_config__pattern_table),
     cmocka_unit_test (test_config__pattern_normalize),
     cmocka_unit_test (test_config__known_checks),
