@@ -1,0 +1,91 @@
+/*
+ * internal.h - pieces of the registry client shared between its files and
+ * with the unit tests and fuzz targets: WWW-Authenticate parsing,
+ * Retry-After parsing, token responses and credential lookup.  Not for
+ * other modules.
+ */
+#ifndef IW_REGISTRY_INTERNAL_H
+#define IW_REGISTRY_INTERNAL_H
+
+#include "config/config.h"
+#include "util/error.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+/* One auth-param of a challenge; name lowercased, value unquoted. */
+typedef struct iw_auth_param
+{
+  char *name;
+  char *value;
+} iw_auth_param;
+
+/* One challenge of a WWW-Authenticate header (RFC 9110 11.6.1). */
+typedef struct iw_auth_challenge
+{
+  char *scheme;  /* lowercased: "bearer", "basic", ... */
+  char *token68; /* or NULL */
+  iw_auth_param *params;
+  size_t n_params;
+} iw_auth_challenge;
+
+typedef struct iw_auth_challenges
+{
+  iw_auth_challenge *items;
+  size_t n;
+} iw_auth_challenges;
+
+/* Parse a WWW-Authenticate value (several header lines may be joined
+ * with ", ").  Fails with IW_EPARSE on malformed input (unterminated
+ * quotes, missing scheme, junk); *out is then empty. */
+int iw_auth_challenges_parse (iw_auth_challenges *out, const char *value, iw_error **err);
+void iw_auth_challenges_clear (iw_auth_challenges *c);
+
+/* The challenge with this (case-insensitive) scheme, or NULL.  Borrowed. */
+const iw_auth_challenge *iw_auth_challenges_find (const iw_auth_challenges *c, const char *scheme);
+
+/* The value of a param (case-insensitive name), or NULL.  Borrowed. */
+const char *iw_auth_challenge_param (const iw_auth_challenge *c, const char *name);
+
+/* A token endpoint's JSON reply: `token` or `access_token`, `expires_in`
+ * (default 60 s, as the spec says), `issued_at` ignored.  *out_token is
+ * the caller's. */
+int iw_auth_token_parse (char **out_token, long *expires_in, const char *body, size_t len, iw_error **err);
+
+/* Is this host a loopback address ("127.x.y.z", "::1", "localhost"),
+ * with or without a port? */
+bool iw_auth_host_is_loopback (const char *host);
+
+/* Parse a Retry-After value: delta-seconds ("120"), an HTTP-date
+ * ("Wed, 21 Oct 2015 07:28:00 GMT") or a unix timestamp (an integer of
+ * 1,000,000,000 or more).  *out_ms is the wait from now, clamped to
+ * [0, max_ms].  IW_EPARSE for anything else. */
+int iw_retry_after_parse (long *out_ms, const char *value, time_t now, long max_ms, iw_error **err);
+
+/* Credentials for a registry host. */
+typedef struct iw_creds
+{
+  char *username;
+  char *password;
+} iw_creds;
+
+void iw_creds_clear (iw_creds *c);
+
+/* Look up credentials for host ("127.0.0.1:5000", "docker.io" or its API
+ * host): the imgwatch config's username/passwordFile first, then docker's
+ * config.json in docker_config_dir (or $DOCKER_CONFIG, or ~/.docker):
+ * credHelpers[host], credsStore, auths[host].auth or username/password.
+ * Returns 1 with *out filled when found, 0 when there are none, < 0 on
+ * error (an unreadable password file, a malformed config.json, a failing
+ * helper). */
+int iw_creds_lookup (iw_creds *out, const iw_config *cfg, const char *host, const char *docker_config_dir,
+                     bool use_docker_config, iw_error **err);
+
+/* Parse docker's config.json text for host (no helpers are run: a helper
+ * name is returned in *out_helper, caller frees).  Returns 1 when auths
+ * gave credentials, 0 otherwise. */
+int iw_creds_from_docker_json (iw_creds *out, char **out_helper, const char *json, size_t len,
+                               const char *host, iw_error **err);
+
+#endif
