@@ -199,10 +199,34 @@ iw_manifest_parse (iw_manifest **out, const char *body, size_t len, const char *
       iw_error_set (err, IW_EPARSE, "manifest: schemaVersion is not 2");
       goto done;
     }
+  config = json_object_get (root, "config");
+  layers = json_object_get (root, "layers");
+  manifests = json_object_get (root, "manifests");
+  if (manifests && (config || layers))
+    {
+      iw_error_set (err, IW_EPARSE, "manifest: both manifests and %s (ambiguous document)",
+                    config ? "config" : "layers");
+      goto done;
+    }
   if (mt == NULL)
     {
-      iw_error_set (err, IW_EPARSE, "manifest: no mediaType (ambiguous document)");
-      goto done;
+      /* Older OCI writers (umoci among them) omit mediaType.  The document
+       * is then taken for what the server's Content-Type says, but only
+       * when that is a manifest type and the structure agrees with it;
+       * otherwise nothing says what it is. */
+      if (ct == NULL || !iw_manifest_media_type_known (ct))
+        {
+          iw_error_set (err, IW_EPARSE,
+                        "manifest: no mediaType and no manifest Content-Type (ambiguous document)");
+          goto done;
+        }
+      if (iw_manifest_media_type_is_index (ct) ? manifests == NULL : config == NULL)
+        {
+          iw_error_set (err, IW_EPARSE,
+                        "manifest: no mediaType, and the document is not the %s the Content-Type says", ct);
+          goto done;
+        }
+      mt = ct;
     }
   if (!iw_manifest_media_type_known (mt))
     {
@@ -212,15 +236,6 @@ iw_manifest_parse (iw_manifest **out, const char *body, size_t len, const char *
   if (ct && iw_manifest_media_type_known (ct) && strcmp (ct, mt) != 0)
     {
       iw_error_set (err, IW_EPARSE, "manifest: mediaType \"%s\" disagrees with Content-Type \"%s\"", mt, ct);
-      goto done;
-    }
-  config = json_object_get (root, "config");
-  layers = json_object_get (root, "layers");
-  manifests = json_object_get (root, "manifests");
-  if (manifests && (config || layers))
-    {
-      iw_error_set (err, IW_EPARSE, "manifest: both manifests and %s (ambiguous document)",
-                    config ? "config" : "layers");
       goto done;
     }
   m = iw_xcalloc (1, sizeof *m);
