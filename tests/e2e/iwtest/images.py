@@ -7,6 +7,7 @@ with `skopeo copy --digestfile`; push_index() pushes one image per platform by
 digest and PUTs an OCI image index over them.
 """
 
+import concurrent.futures
 import hashlib
 import itertools
 import json
@@ -282,17 +283,20 @@ class OCI:
         host, repo, tail = reg.split_ref(ref)
         client = reg.client_for(host, creds, _ca_file(ca))
         body, media_type, digest = reg.get_manifest(client, repo, tail)
-        out = {}
         doc = json.loads(body) if distinct else None
-        for t in tags:
+
+        def put(t):
             b = body
             if distinct:
                 d = dict(doc)
                 d["annotations"] = dict(doc.get("annotations") or {},
                                         **{"org.imgwatch.test.tag": t})
                 b = json.dumps(d, separators=(",", ":")).encode()
-            out[t] = reg.put_manifest(client, repo, t, b, media_type)
-        return out
+            return reg.put_manifest(client, repo, t, b, media_type)
+
+        tags = list(tags)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+            return dict(zip(tags, pool.map(put, tags)))
 
     def manifest_digest(self, ref, creds=None, ca=None):
         """Digest the registry gives for ref (HEAD), or None if missing."""
