@@ -434,3 +434,14 @@ def test_blob_path_points_into_storage(registry, oci, unique_repo):
     oci.push(img, registry.ref(unique_repo, "v1"))
     with open(registry.blob_path(img.config_digest), "rb") as f:
         assert "sha256:" + hashlib.sha256(f.read()).hexdigest() == img.config_digest
+
+
+def test_issuer_can_omit_response_fields(token_issuer):
+    token_issuer.omit = {"token", "expires_in"}
+    rc, code, body = curl(token_issuer.realm + "?service=" + token_issuer.service
+                          + "&scope=repository:t/a:pull")
+    assert code == 200
+    doc = json.loads(body)
+    assert "token" not in doc and "expires_in" not in doc
+    assert token_issuer.decode(doc["access_token"])["sub"] == ""
+    assert token_issuer.requests[0]["user"] is None  # anonymous

@@ -50,7 +50,9 @@ class TokenIssuer:
       grant: None, or a callable (user, type, name, actions) -> actions to grant;
       expires_in: token lifetime in seconds (default 300);
       untrusted (default False): sign with a key the registry does not trust,
-        so the registry answers every token with 401 invalid_token.
+        so the registry answers every token with 401 invalid_token;
+      omit: a set of response fields to leave out (e.g. {"token"} to answer
+        with access_token only, {"expires_in"} to test the default lifetime).
     """
 
     def __init__(self, workdir, username="iwuser", password=None,
@@ -66,6 +68,7 @@ class TokenIssuer:
         self.grant = None
         self.expires_in = expires_in
         self.untrusted = False
+        self.omit = set()
         self.tls = tls
         self._requests = []
         self._lock = threading.Lock()
@@ -271,6 +274,8 @@ class TokenIssuer:
         }
         if method == "POST" and user:
             doc["refresh_token"] = "refresh-" + self.username
+        for field in self.omit:
+            doc.pop(field, None)
         return 200, doc, None
 
     def stop(self):
