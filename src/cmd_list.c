@@ -113,6 +113,10 @@ table_row (list_ctx *c, const iw_record *r)
         free (cells[i]);
       return;
     }
+  if (c->n_rows == 0)
+    for (int i = 0; i < NCOLS; i++)
+      if (strlen (headers[i]) > c->width[i])
+        c->width[i] = strlen (headers[i]);
   c->rows = iw_xreallocarray (c->rows, (c->n_rows + 1) * NCOLS, sizeof (char *));
   for (int i = 0; i < NCOLS; i++)
     {
@@ -227,6 +231,23 @@ on_record (iw_record *rec, void *userdata, iw_error **err)
   return 0;
 }
 
+/* list has no registry to hand pull secrets to: it only checks they can be
+ * read, and counts them. */
+static int
+on_secret (const char *namespace_, const char *name, const char *dockerconfigjson, size_t len, void *userdata,
+           iw_error **err)
+{
+  size_t *n = userdata;
+
+  (void)namespace_;
+  (void)name;
+  (void)dockerconfigjson;
+  (void)len;
+  (void)err;
+  (*n)++;
+  return 0;
+}
+
 static void
 on_progress (const iw_kube_stats *s, void *userdata)
 {
@@ -271,6 +292,7 @@ run (int argc, char **argv)
     { "from-file", required_argument, NULL, 'f' },
     { "output", required_argument, NULL, 'o' },
     { "use-pull-secrets", no_argument, NULL, 's' },
+    { "chunk-size", required_argument, NULL, 'C' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
@@ -280,6 +302,7 @@ run (int argc, char **argv)
   iw_kube_stats stats = { 0 };
   iw_error *err = NULL;
   bool progress;
+  size_t n_secrets = 0;
   int opt, rc;
 
   optind = 1;
@@ -310,6 +333,19 @@ run (int argc, char **argv)
         break;
       case 's':
         o.use_pull_secrets = true;
+        break;
+      case 'C':
+        {
+          char *end;
+          unsigned long v = strtoul (optarg, &end, 10);
+
+          if (*optarg == '\0' || *end != '\0' || v == 0 || v > 100000)
+            {
+              iw_cli_error ("list", "--chunk-size: expected a number from 1 to 100000, not \"%s\"", optarg);
+              return IW_EXIT_USAGE;
+            }
+          o.page_limit = (unsigned)v;
+        }
         break;
       case 'h':
         iw_cli_usage (&iw_cmd_list, stdout);
@@ -355,6 +391,8 @@ run (int argc, char **argv)
                                     &err);
   else
     {
+      o.secret_fn = on_secret;
+      o.secret_userdata = &n_secrets;
       o.progress = progress ? on_progress : NULL;
       o.progress_userdata = &c;
       rc = iw_kube_list_pods (&o, on_record, &c, &stats, &err);
@@ -392,6 +430,8 @@ run (int argc, char **argv)
       iw_error_free (err);
       return rc;
     }
+  if (o.use_pull_secrets)
+    fprintf (stderr, "imgwatch list: read %zu pull secret%s\n", n_secrets, n_secrets == 1 ? "" : "s");
   if (!c.json && c.printed == 0)
     fprintf (stderr, "No containers found%s.\n", from_file ? " in the input" : "");
   return IW_EXIT_OK;
@@ -418,6 +458,7 @@ const iw_command iw_cmd_list = {
            "                        (JSON or YAML, several documents) from F, or - for stdin\n"
            "  -o, --output FORMAT   table (default) or json\n"
            "  --use-pull-secrets    read the pods' imagePullSecrets (needs get secrets)\n"
+           "  --chunk-size N        pods per API page (default 500), as kubectl --chunk-size\n"
            "\n"
            "Exit status: 0 listed, 2 usage or input error, 3 the cluster could not be\n"
            "read (unreachable, TLS, authorization).  See docs/kube.md.\n",
