@@ -29,6 +29,7 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #ifndef IW_VERSION
 #define IW_VERSION "0.0.0-dev"
@@ -42,11 +43,11 @@ extern char **environ;
 struct iw_kube_client
 {
   CURL *curl;
-  char *server;       /* without trailing slash */
-  char *url_base;     /* what URLs start with (tls-server-name applied) */
+  char *server;            /* without trailing slash */
+  char *url_base;          /* what URLs start with (tls-server-name applied) */
   const iw_kubeconfig *kc; /* borrowed */
   struct curl_slist *connect_to;
-  char *exec_token;   /* cached exec plugin token; never logged */
+  char *exec_token; /* cached exec plugin token; never logged */
   char *exec_cert, *exec_key;
   time_t exec_expiry; /* 0 = no expiry given */
   char *user_label;   /* "user \"admin\"" for messages */
@@ -68,8 +69,8 @@ parse_rfc3339 (const char *s)
 static char *
 exec_info (const iw_kubeconfig *kc)
 {
-  json_t *info = json_pack ("{s:s, s:s, s:{s:b}}", "apiVersion", kc->exec->api_version, "kind", "ExecCredential",
-                            "spec", "interactive", 0);
+  json_t *info = json_pack ("{s:s, s:s, s:{s:b}}", "apiVersion", kc->exec->api_version, "kind",
+                            "ExecCredential", "spec", "interactive", 0);
   char *text;
 
   if (kc->exec->provide_cluster_info)
@@ -78,7 +79,15 @@ exec_info (const iw_kubeconfig *kc)
                               kc->insecure_skip_tls_verify);
 
       if (kc->ca_data)
-        json_object_set_new (cl, "certificate-authority-data", json_string (kc->ca_data));
+        {
+          /* []byte in Go's JSON: base64. */
+          size_t n = strlen (kc->ca_data);
+          unsigned char *b64 = iw_xmalloc ((n + 2) / 3 * 4 + 1);
+
+          EVP_EncodeBlock (b64, (const unsigned char *)kc->ca_data, (int)n);
+          json_object_set_new (cl, "certificate-authority-data", json_string ((char *)b64));
+          free (b64);
+        }
       if (kc->tls_server_name)
         json_object_set_new (cl, "tls-server-name", json_string (kc->tls_server_name));
       json_object_set_new (json_object_get (info, "spec"), "cluster", cl);
@@ -169,8 +178,9 @@ run_exec_plugin (iw_kube_client *c, iw_error **err)
     }
   doc = json_loadb (buf.data ? buf.data : "", buf.len, JSON_REJECT_DUPLICATES, &jerr);
   if (doc == NULL
-      || json_unpack_ex (doc, &jerr, 0, "{s?s, s:{s?s, s?s, s?s, s?s}}", "kind", &kind, "status", "token", &token,
-                         "expirationTimestamp", &exp, "clientCertificateData", &cert, "clientKeyData", &key)
+      || json_unpack_ex (doc, &jerr, 0, "{s?s, s:{s?s, s?s, s?s, s?s}}", "kind", &kind, "status", "token",
+                         &token, "expirationTimestamp", &exp, "clientCertificateData", &cert, "clientKeyData",
+                         &key)
              < 0)
     {
       iw_error_set (err, IW_EPARSE, "exec credential plugin \"%s\": invalid ExecCredential: %s", ex->command,
@@ -185,7 +195,8 @@ run_exec_plugin (iw_kube_client *c, iw_error **err)
     }
   if (token == NULL && (cert == NULL || key == NULL))
     {
-      iw_error_set (err, IW_EAUTH, "exec credential plugin \"%s\" returned neither a token nor a client certificate",
+      iw_error_set (err, IW_EAUTH,
+                    "exec credential plugin \"%s\" returned neither a token nor a client certificate",
                     ex->command);
       goto done;
     }
@@ -245,7 +256,8 @@ apply_credentials (iw_kube_client *c, struct curl_slist **hdrs, iw_error **err)
   char *token = NULL;
 
   if (kc->exec
-      && ((c->exec_token == NULL && c->exec_cert == NULL) || (c->exec_expiry && time (NULL) >= c->exec_expiry - 10)))
+      && ((c->exec_token == NULL && c->exec_cert == NULL)
+          || (c->exec_expiry && time (NULL) >= c->exec_expiry - 10)))
     if (run_exec_plugin (c, err) < 0)
       return -1;
   if (kc->exec && c->exec_token)
@@ -287,7 +299,8 @@ apply_credentials (iw_kube_client *c, struct curl_slist **hdrs, iw_error **err)
 /* --- the client ----------------------------------------------------------- */
 
 int
-iw_kube_client_new (iw_kube_client **out, const iw_kubeconfig *kc, const iw_kube_options *opts, iw_error **err)
+iw_kube_client_new (iw_kube_client **out, const iw_kubeconfig *kc, const iw_kube_options *opts,
+                    iw_error **err)
 {
   iw_kube_client *c = iw_xcalloc (1, sizeof *c);
   size_t n;
@@ -475,8 +488,8 @@ curl_code_to_iw (CURLcode cc)
 }
 
 int
-iw_kube_client_get (iw_kube_client *c, const char *path, const char *what, iw_kube_chunk_fn fn, void *userdata,
-                    long *status_out, iw_error **err)
+iw_kube_client_get (iw_kube_client *c, const char *path, const char *what, iw_kube_chunk_fn fn,
+                    void *userdata, long *status_out, iw_error **err)
 {
   request r = { .c = c, .fn = fn, .userdata = userdata };
   struct curl_slist *hdrs = NULL;
@@ -561,8 +574,8 @@ again:
         iw_error_set (err, IW_ERATELIMIT, "%s: HTTP 429 Too Many Requests (%s)", c->server, what);
         break;
       default:
-        iw_error_set (err, r.status >= 500 ? IW_ESERVER : IW_EPARSE, "%s: HTTP %ld (%s)%s%s", c->server, r.status,
-                      what, *m ? ": " : "", m);
+        iw_error_set (err, r.status >= 500 ? IW_ESERVER : IW_EPARSE, "%s: HTTP %ld (%s)%s%s", c->server,
+                      r.status, what, *m ? ": " : "", m);
       }
     free (msg);
   }

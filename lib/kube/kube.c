@@ -67,10 +67,10 @@ list_path (const lister *l, const char *group_version, const char *resource, con
     sel = curl_easy_escape (esc, l->opts->label_selector, 0);
   if (cont)
     c = curl_easy_escape (esc, cont, 0);
-  path = iw_xasprintf ("/%s/%s%s%s/%s?limit=%u%s%s%s%s", strchr (group_version, '/') ? "apis" : "api", group_version,
-                       l->ns ? "/namespaces/" : "", l->ns ? l->ns : "", resource,
-                       l->opts->page_limit ? l->opts->page_limit : 500, sel ? "&labelSelector=" : "", sel ? sel : "",
-                       c ? "&continue=" : "", c ? c : "");
+  path = iw_xasprintf ("/%s/%s%s%s/%s?limit=%u%s%s%s%s", strchr (group_version, '/') ? "apis" : "api",
+                       group_version, l->ns ? "/namespaces/" : "", l->ns ? l->ns : "", resource,
+                       l->opts->page_limit ? l->opts->page_limit : 500, sel ? "&labelSelector=" : "",
+                       sel ? sel : "", c ? "&continue=" : "", c ? c : "");
   curl_free (sel);
   curl_free (c);
   curl_easy_cleanup (esc);
@@ -246,7 +246,10 @@ iw_kube_list_pods (const iw_kube_options *opts, iw_record_fn fn, void *userdata,
     goto done;
   if (iw_kube_client_new (&l.client, kc, opts, err) < 0)
     goto done;
-  l.ns = opts->all_namespaces ? NULL : opts->namespace_ ? opts->namespace_ : kc->namespace_ ? kc->namespace_ : "default";
+  l.ns = opts->all_namespaces ? NULL
+         : opts->namespace_   ? opts->namespace_
+         : kc->namespace_     ? kc->namespace_
+                              : "default";
   source = iw_xasprintf ("kube:%s", kc->server);
   l.parser = iw_kube_parser_new (source, kc->server, fn, userdata);
   iw_kube_parser_set_cluster (l.parser, kc->context ? kc->context : kc->cluster);

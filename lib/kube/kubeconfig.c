@@ -385,8 +385,8 @@ load_exec (iw_kubeconfig *kc, kfile *f, yaml_node_t *ex, const char *where, iw_e
   if (strcmp (e->api_version, "client.authentication.k8s.io/v1") != 0
       && strcmp (e->api_version, "client.authentication.k8s.io/v1beta1") != 0)
     {
-      iw_error_set (err, IW_EUNSUPPORTED, "%s: %s.apiVersion \"%s\" is not supported (v1 or v1beta1)", f->name, w,
-                    e->api_version);
+      iw_error_set (err, IW_EUNSUPPORTED, "%s: %s.apiVersion \"%s\" is not supported (v1 or v1beta1)",
+                    f->name, w, e->api_version);
       goto done;
     }
   if (!is_null (args))
@@ -395,7 +395,8 @@ load_exec (iw_kubeconfig *kc, kfile *f, yaml_node_t *ex, const char *where, iw_e
 
       if (args->type != YAML_SEQUENCE_NODE)
         {
-          iw_error_set (err, IW_EPOLICY, "%s:%zu: %s.args: expected a list", f->name, args->start_mark.line + 1, w);
+          iw_error_set (err, IW_EPOLICY, "%s:%zu: %s.args: expected a list", f->name,
+                        args->start_mark.line + 1, w);
           goto done;
         }
       e->args = iw_xcalloc ((size_t)(args->data.sequence.items.top - args->data.sequence.items.start) + 1,
@@ -418,7 +419,8 @@ load_exec (iw_kubeconfig *kc, kfile *f, yaml_node_t *ex, const char *where, iw_e
 
       if (env->type != YAML_SEQUENCE_NODE)
         {
-          iw_error_set (err, IW_EPOLICY, "%s:%zu: %s.env: expected a list", f->name, env->start_mark.line + 1, w);
+          iw_error_set (err, IW_EPOLICY, "%s:%zu: %s.env: expected a list", f->name, env->start_mark.line + 1,
+                        w);
           goto done;
         }
       e->env = iw_xcalloc ((size_t)(env->data.sequence.items.top - env->data.sequence.items.start) + 1,
@@ -489,8 +491,8 @@ resolve (iw_kubeconfig **out, kset *s, const char *origin, const char *context, 
   cl = find_named (s, "clusters", cname, "cluster", &clf);
   if (cl == NULL)
     {
-      iw_error_set (err, IW_EPOLICY, "%s: cluster \"%s\" (from context \"%s\") not found in clusters", origin, cname,
-                    cur);
+      iw_error_set (err, IW_EPOLICY, "%s: cluster \"%s\" (from context \"%s\") not found in clusters", origin,
+                    cname, cur);
       goto done;
     }
   free (w);
@@ -509,7 +511,8 @@ resolve (iw_kubeconfig **out, kset *s, const char *origin, const char *context, 
     }
   if (strncmp (kc->server, "https://", 8) != 0 && strncmp (kc->server, "http://", 7) != 0)
     {
-      iw_error_set (err, IW_EPOLICY, "%s: %s.server \"%s\": expected an https:// URL", clf->name, w, kc->server);
+      iw_error_set (err, IW_EPOLICY, "%s: %s.server \"%s\": expected an https:// URL", clf->name, w,
+                    kc->server);
       goto done;
     }
   if (uname == NULL)
@@ -518,7 +521,8 @@ resolve (iw_kubeconfig **out, kset *s, const char *origin, const char *context, 
   user = find_named (s, "users", uname, "user", &uf);
   if (user == NULL)
     {
-      iw_error_set (err, IW_EPOLICY, "%s: user \"%s\" (from context \"%s\") not found in users", origin, uname, cur);
+      iw_error_set (err, IW_EPOLICY, "%s: user \"%s\" (from context \"%s\") not found in users", origin,
+                    uname, cur);
       goto done;
     }
   free (w);
@@ -540,8 +544,8 @@ resolve (iw_kubeconfig **out, kset *s, const char *origin, const char *context, 
   }
   if ((kc->client_cert_file || kc->client_cert_data) != (kc->client_key_file || kc->client_key_data))
     {
-      iw_error_set (err, IW_EPOLICY, "%s: %s: client-certificate and client-key must be given together", uf->name,
-                    w);
+      iw_error_set (err, IW_EPOLICY, "%s: %s: client-certificate and client-key must be given together",
+                    uf->name, w);
       goto done;
     }
 ok:
