@@ -4,6 +4,8 @@
  * with the registry.  Read-only.
  */
 #include "cli.h"
+#include "ref/ref.h"
+#include "runtime/containerd.h"
 #include "runtime/store.h"
 #include "util/buf.h"
 #include "util/json.h"
@@ -164,6 +166,142 @@ done:
   return ret;
 }
 
+static void
+merge (iw_store_report *into, const iw_store_report *from)
+{
+  for (size_t i = 0; i < from->n_findings; i++)
+    {
+      const iw_store_finding *f = &from->findings[i];
+
+      iw_store_report_add (into, f->check, f->severity, f->image, f->namespace_, f->blob, f->role, f->reason,
+                           f->message, f->remediation);
+    }
+  into->images += from->images;
+  into->blobs += from->blobs;
+  into->bytes += from->bytes;
+  into->skipped += from->skipped;
+}
+
+/* Does the image name match a REF argument, exactly or once both are
+ * normalized ("nginx" and "docker.io/library/nginx:latest")? */
+static bool
+ref_matches (const char *name, const char *arg)
+{
+  iw_ref *a = NULL, *b = NULL;
+  iw_error *e = NULL;
+  bool same = false;
+
+  if (strcmp (name, arg) == 0)
+    return true;
+  if (iw_ref_parse (&a, name, &e) == 0 && iw_ref_parse (&b, arg, &e) == 0)
+    {
+      char *sa = iw_ref_string (a), *sb = iw_ref_string (b);
+      const char *ta = iw_ref_effective_tag (a), *tb = iw_ref_effective_tag (b);
+      char *na = iw_ref_name (a), *nb = iw_ref_name (b);
+
+      same = strcmp (sa, sb) == 0
+             || (strcmp (na, nb) == 0 && ta && tb && strcmp (ta, tb) == 0 && !a->digest && !b->digest);
+      free (sa);
+      free (sb);
+      free (na);
+      free (nb);
+    }
+  iw_error_free (e);
+  iw_ref_free (a);
+  iw_ref_free (b);
+  return same;
+}
+
+/* Images named by containerd, per namespace; blobs through its content
+ * API, or from dir when --root is given too. */
+static int
+verify_containerd (iw_store_report **out, const options *o, const iw_content_store *dir, char **refs,
+                   int n_refs, const iw_store_verify_options *vo)
+{
+  iw_containerd *c = NULL;
+  iw_store_report *total = iw_xcalloc (1, sizeof *total);
+  char **namespaces = NULL;
+  bool *matched = n_refs ? iw_xcalloc ((size_t)n_refs, sizeof *matched) : NULL;
+  iw_error *err = NULL;
+  int ret = IW_EXIT_UNAVAILABLE;
+
+  if (iw_containerd_open (&c, o->containerd, &err) < 0)
+    {
+      iw_cli_error ("verify-store", "cannot reach containerd: %s", iw_error_msg (err));
+      goto done;
+    }
+  if (o->namespace_)
+    {
+      namespaces = iw_xcalloc (2, sizeof *namespaces);
+      namespaces[0] = iw_xstrdup (o->namespace_);
+    }
+  else if (iw_containerd_namespaces (&namespaces, c, &err) < 0)
+    {
+      iw_cli_error ("verify-store", "%s", iw_error_msg (err));
+      goto done;
+    }
+  for (char **ns = namespaces; *ns; ns++)
+    {
+      iw_store_images all = IW_STORE_IMAGES_INIT, chosen = IW_STORE_IMAGES_INIT;
+      iw_content_store *api = NULL;
+      iw_store_report *r = NULL;
+      int rc = 0;
+
+      if (iw_containerd_images (&all, c, *ns, &err) < 0)
+        {
+          iw_cli_error ("verify-store", "%s", iw_error_msg (err));
+          iw_store_images_clear (&all);
+          goto done;
+        }
+      for (size_t i = 0; i < all.n; i++)
+        {
+          bool keep = n_refs == 0;
+
+          for (int k = 0; k < n_refs; k++)
+            if (ref_matches (all.v[i].name, refs[k]))
+              keep = matched[k] = true;
+          if (keep)
+            iw_store_images_add (&chosen, all.v[i].name, all.v[i].namespace_, all.v[i].digest,
+                                 all.v[i].media_type, all.v[i].size);
+        }
+      iw_store_images_clear (&all);
+      if (chosen.n)
+        {
+          if (dir == NULL)
+            rc = iw_containerd_content (&api, c, *ns, &err);
+          if (rc == 0)
+            rc = iw_store_verify (&r, dir ? dir : api, &chosen, vo, &err);
+          if (rc == 0)
+            merge (total, r);
+        }
+      iw_store_report_free (r);
+      iw_content_store_free (api);
+      iw_store_images_clear (&chosen);
+      if (rc < 0)
+        {
+          iw_cli_error ("verify-store", "namespace %s: %s", *ns, iw_error_msg (err));
+          goto done;
+        }
+    }
+  for (int k = 0; k < n_refs; k++)
+    if (!matched[k])
+      {
+        iw_cli_error ("verify-store", "no image named \"%s\" in containerd%s%s", refs[k],
+                      o->namespace_ ? " namespace " : "", o->namespace_ ? o->namespace_ : "");
+        ret = IW_EXIT_USAGE;
+        goto done;
+      }
+  *out = iw_steal (&total);
+  ret = IW_EXIT_OK;
+done:
+  iw_store_report_free (total);
+  iw_strv_free (namespaces);
+  free (matched);
+  iw_containerd_free (c);
+  iw_error_free (err);
+  return ret;
+}
+
 static double
 now (void)
 {
@@ -261,46 +399,55 @@ run (int argc, char **argv)
       iw_cli_error ("verify-store", "give --containerd SOCK or --root DIR");
       return IW_EXIT_USAGE;
     }
-  if (o.containerd)
-    {
-      iw_cli_error ("verify-store", "--containerd is not supported by this build yet; use --root DIR");
-      return IW_EXIT_USAGE;
-    }
-  if (iw_content_dir_open (&cs, o.root, &err) < 0)
+  vo.jobs = o.jobs;
+  vo.all_blobs = o.all_blobs;
+  if (o.root && iw_content_dir_open (&cs, o.root, &err) < 0)
     {
       iw_cli_error ("verify-store", "--root: %s", iw_error_msg (err));
       ret = IW_EXIT_USAGE;
       goto done;
     }
-  for (int i = optind; i < argc; i++)
-    if (iw_store_images_add_arg (&images, argv[i], &err) < 0)
-      {
-        iw_cli_error ("verify-store", "%s", iw_error_msg (err));
-        ret = IW_EXIT_USAGE;
-        goto done;
-      }
-  if (optind >= argc)
+  t0 = now ();
+  if (o.containerd)
     {
-      if (iw_store_images_discover (&images, cs, &err) < 0)
+      ret = verify_containerd (&report, &o, cs, argv + optind, argc - optind, &vo);
+      if (ret != IW_EXIT_OK)
+        goto done;
+    }
+  else
+    {
+      for (int i = optind; i < argc; i++)
+        if (iw_store_images_add_arg (&images, argv[i], &err) < 0)
+          {
+            iw_cli_error ("verify-store", "%s", iw_error_msg (err));
+            ret = IW_EXIT_USAGE;
+            goto done;
+          }
+      if (optind >= argc)
+        {
+          if (iw_store_images_discover (&images, cs, &err) < 0)
+            {
+              iw_cli_error ("verify-store", "%s", iw_error_msg (err));
+              ret = IW_EXIT_UNAVAILABLE;
+              goto done;
+            }
+          vo.all_blobs = true;
+        }
+      if (iw_store_verify (&report, cs, &images, &vo, &err) < 0)
         {
           iw_cli_error ("verify-store", "%s", iw_error_msg (err));
           ret = IW_EXIT_UNAVAILABLE;
           goto done;
         }
-      o.all_blobs = true;
-    }
-  vo.jobs = o.jobs;
-  vo.all_blobs = o.all_blobs;
-  t0 = now ();
-  if (iw_store_verify (&report, cs, &images, &vo, &err) < 0)
-    {
-      iw_cli_error ("verify-store", "%s", iw_error_msg (err));
-      ret = IW_EXIT_UNAVAILABLE;
-      goto done;
     }
   if (strcmp (o.output, "json") == 0)
     {
-      if (print_json (report, cs->description, now () - t0, &err) < 0)
+      char *source
+          = o.containerd ? iw_xasprintf ("containerd:%s", o.containerd) : iw_xasprintf ("dir:%s", o.root);
+      int rc = print_json (report, source, now () - t0, &err);
+
+      free (source);
+      if (rc < 0)
         {
           iw_cli_error ("verify-store", "%s", iw_error_msg (err));
           ret = IW_EXIT_UNAVAILABLE;
