@@ -1,0 +1,179 @@
+"""verify-store against a real containerd: a clean node, a flipped byte in a
+layer, a deleted blob, a tampered manifest, and containerd gone.
+
+Each test starts its own containerd (temp root, state and socket), pulls an
+image pushed to the session's test registry with `ctr images pull`, runs a
+container from it when runc can start one here, then damages the content
+store on disk the way a poisoned or failing node would.
+"""
+
+import json
+import os
+import secrets
+
+import pytest
+
+from iwtest.containerd import Containerd
+from iwtest.images import BUSYBOX
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="containerd needs root")
+
+
+@pytest.fixture
+def containerd(tmp_path):
+    c = Containerd(str(tmp_path / "containerd"))
+    c.start()
+    try:
+        yield c
+    finally:
+        c.stop()
+
+
+@pytest.fixture
+def pulled(containerd, registry, oci, unique_repo):
+    """An image pushed to the registry and pulled into containerd, with a
+    container made from it.  Returns (ref, manifest digest, manifest dict)."""
+    img = oci.build(files={"/bin/sh": BUSYBOX, "/iw/nonce": secrets.token_hex(16) + "\n"})
+    ref = registry.ref(unique_repo, "latest")
+    digest = oci.push(img, ref)
+    assert containerd.pull(ref) == digest
+    containerd.run(ref, "app-" + secrets.token_hex(3))
+    return ref, digest, containerd.manifest(ref)
+
+
+def verify(run_imgwatch, *args):
+    r = run_imgwatch("verify-store", "-o", "json", *args)
+    assert r.returncode in (0, 1), r.stderr
+    return r, json.loads(r.stdout)
+
+
+def flip(path, offset):
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        b = f.read(1)
+        f.seek(offset)
+        f.write(bytes([b[0] ^ 0x01]))
+
+
+def test_clean_node_has_no_finding(containerd, pulled, run_imgwatch):
+    ref, digest, manifest = pulled
+    r, doc = verify(run_imgwatch, "--containerd", containerd.socket)
+    assert r.returncode == 0
+    assert doc["kind"] == "StoreVerification"
+    assert doc["findings"] == []
+    assert doc["summary"]["images"] == 1
+    # manifest + config + layers, all read and hashed
+    assert doc["summary"]["blobs"] == 2 + len(manifest["layers"])
+    layer_bytes = sum(l["size"] for l in manifest["layers"])
+    assert doc["summary"]["bytes"] >= layer_bytes
+    # The table says so too, and names are usable as REF arguments.
+    t = run_imgwatch("verify-store", "--containerd", containerd.socket, ref, check=0)
+    assert "no findings" in t.stdout
+
+
+def test_clean_node_through_the_directory_too(containerd, pulled, run_imgwatch):
+    ref, digest, manifest = pulled
+    r, doc = verify(run_imgwatch, "--containerd", containerd.socket, "--root", containerd.root)
+    assert r.returncode == 0 and doc["findings"] == []
+    # --root alone: every manifest found and every blob checked.
+    r, doc = verify(run_imgwatch, "--root", containerd.root)
+    assert r.returncode == 0 and doc["findings"] == []
+    assert doc["summary"]["images"] >= 1
+
+
+@pytest.mark.parametrize("mode", ["api", "root", "root-only"])
+def test_flipped_layer_byte_is_store_corrupt(containerd, pulled, run_imgwatch, mode):
+    ref, digest, manifest = pulled
+    layer = manifest["layers"][-1]["digest"]
+    flip(containerd.blob_path(layer), manifest["layers"][-1]["size"] // 2)
+    if mode == "api":
+        args = ["--containerd", containerd.socket]
+    elif mode == "root":
+        args = ["--containerd", containerd.socket, "--root", containerd.root]
+    else:
+        args = ["--root", containerd.root, "%s=%s" % (ref, digest)]
+    r, doc = verify(run_imgwatch, *args)
+    assert r.returncode == 1
+    assert len(doc["findings"]) == 1
+    f = doc["findings"][0]
+    assert (f["check"], f["severity"], f["reason"], f["role"]) == ("store-corrupt", "critical", "hash", "layer")
+    assert f["blob"] == layer and f["image"] == ref
+    assert layer in f["message"] and ref in f["message"]
+    # The table names blob and image as well.
+    t = run_imgwatch("verify-store", *args)
+    assert t.returncode == 1
+    assert "store-corrupt" in t.stdout and layer in t.stdout and ref in t.stdout
+
+
+def test_deleted_blob_is_store_corrupt_missing(containerd, pulled, run_imgwatch):
+    ref, digest, manifest = pulled
+    layer = manifest["layers"][0]["digest"]
+    os.unlink(containerd.blob_path(layer))
+    r, doc = verify(run_imgwatch, "--containerd", containerd.socket)
+    assert r.returncode == 1
+    [f] = doc["findings"]
+    assert (f["check"], f["reason"], f["blob"], f["image"]) == ("store-corrupt", "missing", layer, ref)
+
+
+def test_truncated_config_is_store_corrupt(containerd, pulled, run_imgwatch):
+    ref, digest, manifest = pulled
+    config = manifest["config"]["digest"]
+    os.truncate(containerd.blob_path(config), manifest["config"]["size"] - 10)
+    r, doc = verify(run_imgwatch, "--containerd", containerd.socket, "--root", containerd.root)
+    assert r.returncode == 1
+    [f] = doc["findings"]
+    assert (f["reason"], f["role"], f["blob"]) == ("truncated", "config", config)
+
+
+def test_tampered_manifest_is_not_followed(containerd, pulled, run_imgwatch):
+    ref, digest, manifest = pulled
+    path = containerd.blob_path(digest)
+    with open(path, "rb") as f:
+        body = f.read()
+    # Same length, other bytes: a poisoned manifest that would point elsewhere.
+    with open(path, "wb") as f:
+        f.write(body.replace(b'"schemaVersion"', b'"schemaVersioN"'))
+    r, doc = verify(run_imgwatch, "--containerd", containerd.socket)
+    assert r.returncode == 1
+    [f] = doc["findings"]
+    assert (f["reason"], f["role"], f["blob"]) == ("hash", "manifest", digest)
+
+
+def test_unknown_ref_is_a_usage_error(containerd, pulled, run_imgwatch):
+    r = run_imgwatch("verify-store", "--containerd", containerd.socket, "127.0.0.1:1/nope:1")
+    assert r.returncode == 2
+    assert "no image named" in r.stderr
+
+
+def test_containerd_stopped_is_exit_3(containerd, pulled, run_imgwatch):
+    containerd.stop()
+    r = run_imgwatch("verify-store", "--containerd", containerd.socket)
+    assert r.returncode == 3
+    assert "cannot reach containerd" in r.stderr and containerd.socket in r.stderr
+    assert r.stdout == ""
+
+
+def test_socket_that_is_not_containerd_is_exit_3(tmp_path, run_imgwatch):
+    import socket as s
+    path = "/tmp/iw-notctd-%s.sock" % secrets.token_hex(4)
+    srv = s.socket(s.AF_UNIX, s.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    try:
+        # Nobody answers: the connection is accepted by the kernel, then closed.
+        srv.close()
+        r = run_imgwatch("verify-store", "--containerd", path, timeout=60)
+        assert r.returncode == 3
+        assert path in r.stderr
+    finally:
+        os.unlink(path)
+
+
+def test_bad_usage(run_imgwatch, tmp_path):
+    assert run_imgwatch("verify-store").returncode == 2
+    assert run_imgwatch("verify-store", "--root", str(tmp_path), "-o", "yaml").returncode == 2
+    assert run_imgwatch("verify-store", "--root", str(tmp_path), "--jobs", "0").returncode == 2
+    r = run_imgwatch("verify-store", "--root", str(tmp_path))
+    assert r.returncode == 2 and "blobs/sha256" in r.stderr
+    r = run_imgwatch("verify-store", "--root", str(tmp_path / "nope"))
+    assert r.returncode == 2
