@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "kube/kube.h"
+#include "runtime/containerd.h"
 #include "util/mem.h"
 
 #include <getopt.h>
@@ -293,11 +294,12 @@ run (int argc, char **argv)
     { "output", required_argument, NULL, 'o' },
     { "use-pull-secrets", no_argument, NULL, 's' },
     { "chunk-size", required_argument, NULL, 'C' },
+    { "containerd", required_argument, NULL, 'D' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
   iw_kube_options o = IW_KUBE_OPTIONS_INIT;
-  const char *from_file = NULL, *output = "table";
+  const char *from_file = NULL, *output = "table", *containerd = NULL;
   list_ctx c = { 0 };
   iw_kube_stats stats = { 0 };
   iw_error *err = NULL;
@@ -327,6 +329,9 @@ run (int argc, char **argv)
         break;
       case 'f':
         from_file = optarg;
+        break;
+      case 'D':
+        containerd = optarg;
         break;
       case 'o':
         output = optarg;
@@ -389,6 +394,8 @@ run (int argc, char **argv)
   if (from_file)
     rc = iw_source_read_file_stats (from_file, on_record, &c, &stats, progress ? on_progress : NULL, &c,
                                     &err);
+  else if (containerd)
+    rc = iw_containerd_list_containers (containerd, o.namespace_, on_record, &c, &err);
   else
     {
       o.secret_fn = on_secret;
@@ -456,6 +463,8 @@ const iw_command iw_cmd_list = {
            "  -l, --selector SEL    label selector, as kubectl -l\n"
            "  -f, --from-file F     read `kubectl get pods -o json` output or manifests\n"
            "                        (JSON or YAML, several documents) from F, or - for stdin\n"
+           "  --containerd SOCK     list the containers of a node's containerd instead\n"
+           "                        (-n: one containerd namespace; default: all)\n"
            "  -o, --output FORMAT   table (default) or json\n"
            "  --use-pull-secrets    read the pods' imagePullSecrets (needs get secrets)\n"
            "  --chunk-size N        pods per API page (default 500), as kubectl --chunk-size\n"

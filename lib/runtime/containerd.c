@@ -335,15 +335,19 @@ find_image (const list_state *st, const char *name)
   return NULL;
 }
 
+/* The init process of container id.  containerd's task list gives the
+ * container ID in `id` and leaves `container_id` empty; exec processes (if
+ * ever listed) carry both. */
 static const Iwctd__Process *
 find_task (const list_state *st, const char *id)
 {
   for (size_t i = 0; st->tasks && i < st->tasks->n_tasks; i++)
-    if (strcmp (st->tasks->tasks[i]->container_id, id) == 0 && strcmp (st->tasks->tasks[i]->id, id) == 0)
-      return st->tasks->tasks[i];
-  for (size_t i = 0; st->tasks && i < st->tasks->n_tasks; i++)
-    if (strcmp (st->tasks->tasks[i]->container_id, id) == 0)
-      return st->tasks->tasks[i];
+    {
+      const Iwctd__Process *t = st->tasks->tasks[i];
+
+      if (strcmp (t->id, id) == 0 && (*t->container_id == '\0' || strcmp (t->container_id, id) == 0))
+        return t;
+    }
   return NULL;
 }
 
@@ -434,7 +438,10 @@ on_container (const uint8_t *p, size_t n, void *ud, iw_error **err)
     r->state = iw_xstrdup ("terminated");
   else
     r->state = iw_xstrdup ("running");
-  r->phase = iw_xstrdup (task && task->status != IWCTD__TASK_STATUS__STOPPED ? "Running" : "Pending");
+  if (task && task->status == IWCTD__TASK_STATUS__STOPPED)
+    r->phase = iw_xstrdup (task->exit_status == 0 ? "Succeeded" : "Failed");
+  else
+    r->phase = iw_xstrdup (strcmp (r->state, "running") == 0 ? "Running" : "Pending");
   r->started_at = rfc3339 (ct->created_at);
   st->containers++;
   ret = st->fn (iw_steal (&r), st->userdata, err);

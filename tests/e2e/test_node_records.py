@@ -1,0 +1,111 @@
+"""containerd as a source of container records (`imgwatch list --containerd`):
+CRI labels give pod, namespace and container names; plain containers are
+named by their ID in their containerd namespace; the running digest is the
+target of the image name; the state comes from the task.
+"""
+
+import json
+import os
+import secrets
+
+import pytest
+
+from iwtest.containerd import Containerd
+from iwtest.images import BUSYBOX
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="containerd needs root")
+
+
+@pytest.fixture
+def containerd(tmp_path):
+    c = Containerd(str(tmp_path / "containerd"))
+    c.start()
+    try:
+        yield c
+    finally:
+        c.stop()
+
+
+def image_in(containerd, registry, oci, repo, namespace="default"):
+    img = oci.build(files={"/bin/sh": BUSYBOX, "/iw/nonce": secrets.token_hex(16) + "\n"})
+    ref = registry.ref(repo, "latest")
+    digest = oci.push(img, ref)
+    assert containerd.pull(ref, namespace=namespace) == digest
+    return ref, digest
+
+
+def list_json(run_imgwatch, *args):
+    r = run_imgwatch("list", "-o", "json", *args, check=0)
+    doc = json.loads(r.stdout)
+    assert doc["kind"] == "ContainerList" and doc["complete"] is True
+    return doc["items"]
+
+
+def test_cri_and_plain_containers_become_records(containerd, registry, oci, unique_repo, run_imgwatch):
+    ref, digest = image_in(containerd, registry, oci, unique_repo, namespace="k8s.io")
+    ref2, digest2 = image_in(containerd, registry, oci, unique_repo + "-plain")
+    cri = {
+        "io.kubernetes.pod.name": "web-5d8f-abcde",
+        "io.kubernetes.pod.namespace": "shop",
+        "io.kubernetes.container.name": "app",
+        "io.cri-containerd.kind": "container",
+    }
+    running = containerd.run(ref, "c-cri", namespace="k8s.io", labels=cri)
+    containerd.run(ref2, "c-plain")
+    # A CRI sandbox (pause container) is not a workload container.
+    containerd.ctr("containers", "create", "--label", "io.cri-containerd.kind=sandbox", ref, "sandbox-1",
+                   namespace="k8s.io")
+
+    items = list_json(run_imgwatch, "--containerd", containerd.socket)
+    by_container = {i["container"]: i for i in items}
+    assert set(by_container) == {"app", "c-plain"}
+
+    a = by_container["app"]
+    assert a["namespace"] == "shop" and a["pod"] == "web-5d8f-abcde"
+    assert a["workload"] == {"kind": "Pod", "name": "web-5d8f-abcde"}
+    assert a["image"] == ref
+    assert a["imageID"]["kind"] == "repo-digest"
+    assert a["imageID"]["digest"] == digest
+    assert a["imageID"]["repository"] == ref.rsplit(":", 1)[0]
+    assert a["source"] == "containerd:" + containerd.socket
+    assert a["state"] == ("running" if running else "waiting")
+
+    p = by_container["c-plain"]
+    assert p["namespace"] == "default"
+    assert p["workload"] == {"kind": "Container", "name": "c-plain"}
+    assert p["imageID"]["digest"] == digest2
+
+    # -n limits the listing to one containerd namespace.
+    only = list_json(run_imgwatch, "--containerd", containerd.socket, "-n", "default")
+    assert [i["container"] for i in only] == ["c-plain"]
+
+
+def test_stopped_task_is_terminated(containerd, registry, oci, unique_repo, run_imgwatch):
+    ref, digest = image_in(containerd, registry, oci, unique_repo)
+    if not containerd.run(ref, "short", args=("/bin/sh", "-c", "exit 0")):
+        pytest.skip("runc cannot start containers on this machine")
+    import time
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if "STOPPED" in containerd.ctr("tasks", "ls").stdout:
+            break
+        time.sleep(0.1)
+    [item] = list_json(run_imgwatch, "--containerd", containerd.socket)
+    assert item["state"] == "terminated"
+
+
+def test_image_repointed_after_start_reports_new_target(containerd, registry, oci, unique_repo, run_imgwatch):
+    """containerd keeps no digest per container: the record carries the
+    digest the name points to now (documented in docs/node.md)."""
+    ref, digest = image_in(containerd, registry, oci, unique_repo)
+    containerd.run(ref, "c1")
+    ref2, digest2 = image_in(containerd, registry, oci, unique_repo)
+    assert ref2 == ref and digest2 != digest
+    [item] = list_json(run_imgwatch, "--containerd", containerd.socket)
+    assert item["imageID"]["digest"] == digest2
+
+
+def test_unreachable_containerd_is_exit_3(run_imgwatch):
+    r = run_imgwatch("list", "--containerd", "/tmp/iw-no-such-containerd.sock")
+    assert r.returncode == 3
+    assert "/tmp/iw-no-such-containerd.sock" in r.stderr
