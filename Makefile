@@ -121,7 +121,7 @@ build/asan/replay/%: $(SOBJ)/tests/fuzz/%.o $(SOBJ)/tests/fuzz/replay/main.o bui
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
 
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(GEN_SRCS)
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(GEN_SRCS) $(wildcard lib/*/*.h tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=c11 -Ilib -Ibuild/gen -D_GNU_SOURCE $(PKG_CFLAGS) -g -O1 \
 	  -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRCS) $(GEN_SRCS) $(PKG_LIBS)
