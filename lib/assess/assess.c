@@ -135,6 +135,14 @@ iw_assess_evaluate (iw_assessment *a, const iw_check_ctx *ctx)
           a->counts[IW_SEV_INFO]++;
         }
     }
+  if (a->offline)
+    {
+      iw_findings_add (&a->global, ctx, NULL, IW_CHECK_UNVERIFIED, IW_SEV_INFO, NULL, 0, -1,
+                       iw_xstrdup ("offline: no registry was asked, so no running digest was verified"));
+      a->global.items[a->global.len - 1].severity = IW_SEV_INFO;
+      a->global.items[a->global.len - 1].remediation = iw_xstrdup ("Run imgwatch assess without --offline");
+      a->counts[IW_SEV_INFO]++;
+    }
   for (size_t i = 0; i < a->n_images; i++)
     {
       iw_assess_image *ai = &a->images[i];

@@ -52,6 +52,7 @@ typedef struct iw_assessment
   /* What asking the registry cost (from the client's metrics). */
   uint64_t registry_requests;
   size_t distinct_references; /* references asked about */
+  bool offline;               /* no registry was asked on purpose: said once as an info finding */
 } iw_assessment;
 
 /* Take inv (finished) and make one assessment image per inventory image. */

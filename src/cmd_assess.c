@@ -1,0 +1,397 @@
+/*
+ * cmd_assess.c - `imgwatch assess`: the Live Assessment.
+ *
+ * Reads what runs (the Kubernetes API, or --from-file), groups it by
+ * reference (one registry request per distinct reference, however many
+ * pods), asks the registry, runs the checks and prints the images sorted
+ * by risk, as a table, imgwatch/v1 JSON or SARIF 2.1.0.
+ *
+ * Exit codes: 0 nothing at or above --fail-on (default high), 1 findings
+ * at or above it, 2 usage, config or input error, 3 could not run
+ * (cluster unreachable, registry client could not start, --timeout hit).
+ */
+#include "assess/assess.h"
+#include "assess_output.h"
+#include "cli.h"
+#include "commands.h"
+#include "config/config.h"
+#include "kube/kube.h"
+#include "registry/registry.h"
+#include "util/mem.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct progress_ctx
+{
+  bool on;
+  bool shown;
+  const char *what;
+} progress_ctx;
+
+static progress_ctx progress;
+
+static void
+clear_progress (void)
+{
+  if (progress.shown)
+    {
+      fputs ("\r\033[K", stderr);
+      progress.shown = false;
+    }
+}
+
+static void
+on_kube_progress (const iw_kube_stats *s, void *userdata)
+{
+  (void)userdata;
+  fprintf (stderr, "\r\033[Kimgwatch assess: reading pods: %zu pods, %zu containers", s->pods, s->records);
+  progress.shown = true;
+}
+
+static void
+on_registry_progress (void *data, size_t done, size_t total)
+{
+  int width = 30, filled = total ? (int)(done * (size_t)width / total) : width;
+
+  (void)data;
+  fprintf (stderr, "\r\033[Kimgwatch assess: %s [%.*s%*s] %zu/%zu", progress.what, filled,
+           "##############################", width - filled, "", done, total);
+  progress.shown = true;
+}
+
+static volatile sig_atomic_t timeout_seconds;
+
+static void
+on_alarm (int sig)
+{
+  static const char msg[] = "\nimgwatch assess: --timeout reached before the assessment finished\n";
+
+  (void)sig;
+  if (write (STDERR_FILENO, msg, sizeof msg - 1) < 0)
+    _exit (IW_EXIT_UNAVAILABLE);
+  _exit (IW_EXIT_UNAVAILABLE);
+}
+
+/* "30", "30s", "2m", "1h" -> seconds; -1 when invalid. */
+static long
+parse_duration (const char *s)
+{
+  char *end;
+  long v = strtol (s, &end, 10);
+
+  if (end == s || v <= 0 || v > 86400 * 7)
+    return -1;
+  if (*end == '\0' || strcmp (end, "s") == 0)
+    return v;
+  if (strcmp (end, "m") == 0)
+    return v * 60;
+  if (strcmp (end, "h") == 0)
+    return v * 3600;
+  return -1;
+}
+
+static int
+source_exit_code (const iw_error *e)
+{
+  switch (iw_error_code (e))
+    {
+    case IW_ENET:
+    case IW_ETLS:
+    case IW_ETIMEOUT:
+    case IW_EAUTH:
+    case IW_ESERVER:
+      return IW_EXIT_UNAVAILABLE;
+    default:
+      return IW_EXIT_USAGE;
+    }
+}
+
+typedef struct assess_opts
+{
+  iw_kube_options kube;
+  const char *from_file;
+  const char *config;
+  const char *output;
+  const char *fail_on;
+  const char *timeout;
+  bool wide;
+  bool lineage;
+  bool offline;
+} assess_opts;
+
+static int
+parse (assess_opts *o, int argc, char **argv)
+{
+  static const struct option longopts[] = {
+    { "kubeconfig", required_argument, NULL, 'k' },
+    { "context", required_argument, NULL, 'c' },
+    { "namespace", required_argument, NULL, 'n' },
+    { "all-namespaces", no_argument, NULL, 'A' },
+    { "selector", required_argument, NULL, 'l' },
+    { "from-file", required_argument, NULL, 'f' },
+    { "config", required_argument, NULL, 'C' },
+    { "output", required_argument, NULL, 'o' },
+    { "fail-on", required_argument, NULL, 'F' },
+    { "timeout", required_argument, NULL, 't' },
+    { "wide", no_argument, NULL, 'w' },
+    { "no-lineage", no_argument, NULL, 'L' },
+    { "offline", no_argument, NULL, 'O' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  int opt;
+
+  optind = 1;
+  opterr = 0;
+  while ((opt = getopt_long (argc, argv, ":n:Al:o:f:", longopts, NULL)) != -1)
+    switch (opt)
+      {
+      case 'k':
+        o->kube.kubeconfig = optarg;
+        break;
+      case 'c':
+        o->kube.context = optarg;
+        break;
+      case 'n':
+        o->kube.namespace_ = optarg;
+        break;
+      case 'A':
+        o->kube.all_namespaces = true;
+        break;
+      case 'l':
+        o->kube.label_selector = optarg;
+        break;
+      case 'f':
+        o->from_file = optarg;
+        break;
+      case 'C':
+        o->config = optarg;
+        break;
+      case 'o':
+        o->output = optarg;
+        break;
+      case 'F':
+        o->fail_on = optarg;
+        break;
+      case 't':
+        o->timeout = optarg;
+        break;
+      case 'w':
+        o->wide = true;
+        break;
+      case 'L':
+        o->lineage = false;
+        break;
+      case 'O':
+        o->offline = true;
+        break;
+      case 'h':
+        iw_cli_usage (&iw_cmd_assess, stdout);
+        return 1;
+      case ':':
+        iw_cli_error ("assess", "%s needs a value", argv[optind - 1]);
+        return -1;
+      default:
+        iw_cli_error ("assess", "unknown option \"%s\"", argv[optind - 1]);
+        return -1;
+      }
+  if (optind < argc)
+    {
+      iw_cli_error ("assess", "unexpected argument \"%s\"", argv[optind]);
+      return -1;
+    }
+  if (strcmp (o->output, "table") != 0 && strcmp (o->output, "json") != 0 && strcmp (o->output, "sarif") != 0)
+    {
+      iw_cli_error ("assess", "unknown output format \"%s\" (table, json, sarif)", o->output);
+      return -1;
+    }
+  if (strcmp (o->fail_on, "none") != 0 && iw_severity_parse (o->fail_on) < 0)
+    {
+      iw_cli_error ("assess", "unknown severity \"%s\" for --fail-on (critical, high, medium, low, info, none)",
+                    o->fail_on);
+      return -1;
+    }
+  if (o->timeout && parse_duration (o->timeout) < 0)
+    {
+      iw_cli_error ("assess", "invalid --timeout \"%s\" (seconds, or a number with s, m or h)", o->timeout);
+      return -1;
+    }
+  if (o->kube.all_namespaces && o->kube.namespace_)
+    {
+      iw_cli_error ("assess", "-n and -A are mutually exclusive");
+      return -1;
+    }
+  return 0;
+}
+
+static int
+run (int argc, char **argv)
+{
+  assess_opts o = { .kube = IW_KUBE_OPTIONS_INIT, .output = "table", .fail_on = "high", .lineage = true };
+  iw_config *cfg = NULL;
+  iw_inventory *inv = NULL;
+  iw_assessment *a = NULL;
+  iw_registry *reg = NULL;
+  iw_error *err = NULL;
+  iw_check_ctx ctx;
+  char *source = NULL;
+  int rc, p;
+
+  p = parse (&o, argc, argv);
+  if (p != 0)
+    return p > 0 ? IW_EXIT_OK : IW_EXIT_USAGE;
+  progress.on = isatty (STDERR_FILENO);
+  if (o.timeout)
+    {
+      long secs = parse_duration (o.timeout);
+
+      timeout_seconds = (sig_atomic_t)secs;
+      signal (SIGALRM, on_alarm);
+      alarm ((unsigned)secs);
+    }
+  if (o.config)
+    {
+      if (iw_config_load (&cfg, o.config, &err) < 0)
+        {
+          iw_cli_error ("assess", "%s", iw_error_msg (err));
+          rc = IW_EXIT_USAGE;
+          goto done;
+        }
+    }
+  else
+    cfg = iw_config_new_default ();
+  ctx.config = cfg;
+
+  inv = iw_inventory_new ();
+  if (o.from_file)
+    {
+      source = iw_xasprintf ("file:%s", o.from_file);
+      rc = iw_source_read_file_stats (o.from_file, iw_inventory_add_fn, inv, NULL,
+                                      progress.on ? on_kube_progress : NULL, NULL, &err);
+    }
+  else
+    {
+      o.kube.progress = progress.on ? on_kube_progress : NULL;
+      rc = iw_kube_list_pods (&o.kube, iw_inventory_add_fn, inv, NULL, &err);
+    }
+  clear_progress ();
+  if (rc < 0)
+    {
+      /* A partial inventory is never assessed as if it were complete. */
+      iw_cli_error ("assess", "%s", iw_error_msg (err));
+      rc = source_exit_code (err);
+      goto done;
+    }
+  iw_inventory_finish (inv);
+  a = iw_assessment_new (iw_steal (&inv), source);
+
+  if (!o.offline)
+    {
+      iw_registry_options ro = IW_REGISTRY_OPTIONS_INIT;
+      iw_registry_metrics m;
+
+      if (o.timeout)
+        {
+          long ms = parse_duration (o.timeout) * 1000;
+
+          ro.request_timeout_ms = ms < 30000 ? ms : 30000;
+          ro.connect_timeout_ms = ms < 10000 ? ms : 10000;
+        }
+      if (progress.on)
+        {
+          ro.progress = on_registry_progress;
+          progress.what = "asking the registry";
+        }
+      if (iw_registry_new (&reg, cfg, &ro, &err) < 0)
+        {
+          iw_cli_error ("assess", "%s", iw_error_msg (err));
+          rc = IW_EXIT_UNAVAILABLE;
+          goto done;
+        }
+      if (iw_assess_resolve (a, &ctx, reg, o.lineage, &err) < 0)
+        {
+          clear_progress ();
+          iw_cli_error ("assess", "%s", iw_error_msg (err));
+          rc = IW_EXIT_UNAVAILABLE;
+          goto done;
+        }
+      clear_progress ();
+      iw_registry_metrics_get (&m, reg);
+      a->registry_requests = m.requests;
+      iw_log_info ("assess: %zu distinct references, %llu registry requests", a->distinct_references,
+                   (unsigned long long)m.requests);
+    }
+  a->offline = o.offline;
+  iw_assess_evaluate (a, &ctx);
+
+  if (strcmp (o.output, "json") == 0)
+    rc = iw_output_json (stdout, a);
+  else if (strcmp (o.output, "sarif") == 0)
+    rc = iw_output_sarif (stdout, a, o.from_file && strcmp (o.from_file, "-") != 0 ? o.from_file : NULL);
+  else
+    {
+      iw_table_options to = { .color = iw_cli_color (stdout), .wide = o.wide };
+
+      rc = iw_output_table (stdout, a, &to);
+    }
+  if (rc < 0 || fflush (stdout) != 0)
+    {
+      iw_cli_error ("assess", "writing the output failed");
+      rc = IW_EXIT_UNAVAILABLE;
+      goto done;
+    }
+  if (strcmp (o.fail_on, "none") != 0 && iw_assessment_fails (a, (iw_severity)iw_severity_parse (o.fail_on)))
+    rc = IW_EXIT_FINDINGS;
+  else
+    rc = IW_EXIT_OK;
+done:
+  if (o.timeout)
+    alarm (0);
+  iw_registry_free (reg);
+  iw_assessment_free (a);
+  iw_inventory_free (inv);
+  iw_config_free (cfg);
+  iw_error_free (err);
+  free (source);
+  return rc;
+}
+
+const iw_command iw_cmd_assess = {
+  .name = "assess",
+  .summary = "the Live Assessment: running images the registry cannot vouch for, by risk",
+  .usage = "Usage: imgwatch assess [--kubeconfig F] [--context C] [-n NS | -A] [-l SELECTOR]\n"
+           "                       [--from-file F|-] [--config F] [-o table|json|sarif]\n"
+           "                       [--fail-on SEVERITY] [--timeout DURATION] [--wide]\n"
+           "                       [--no-lineage] [--offline]\n"
+           "\n"
+           "Compare every running container with what its registry holds for its reference,\n"
+           "apply the trust policy, and list the images with findings, riskiest first, each\n"
+           "finding with a runnable fix.  See docs/assess.md.\n"
+           "\n"
+           "Options:\n"
+           "  --kubeconfig F        kubeconfig file (default $KUBECONFIG, ~/.kube/config,\n"
+           "                        then the in-cluster service account)\n"
+           "  --context C           kubeconfig context (default: current-context)\n"
+           "  -n, --namespace NS    namespace (default: the context's, else \"default\")\n"
+           "  -A, --all-namespaces  every namespace\n"
+           "  -l, --selector SEL    label selector, as kubectl -l\n"
+           "  -f, --from-file F     read `kubectl get pods -A -o json` output or manifests\n"
+           "                        (JSON or YAML) from F, or - for stdin, instead of a cluster\n"
+           "  --config F            policy: trustedRegistries, movingTags, registries, ...\n"
+           "  -o, --output FORMAT   table (default), json (imgwatch/v1) or sarif (2.1.0)\n"
+           "  --fail-on SEVERITY    exit 1 when a finding is at least this severe:\n"
+           "                        critical, high (default), medium, low, info, or none\n"
+           "  --timeout DURATION    give up after this long (30, 30s, 2m, 1h): exit 3\n"
+           "  --wide                table: whole digests and workload names\n"
+           "  --no-lineage          do not read image labels (fewer registry requests)\n"
+           "  --offline             do not ask any registry: only the checks that need none\n"
+           "\n"
+           "Exit status: 0 nothing at or above --fail-on, 1 findings at or above it,\n"
+           "2 usage, config or input error, 3 could not run (cluster unreachable, timeout).\n",
+  .run = run,
+};
