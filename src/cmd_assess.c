@@ -17,6 +17,7 @@
 #include "config/config.h"
 #include "kube/kube.h"
 #include "registry/registry.h"
+#include "util/log.h"
 #include "util/mem.h"
 
 #include <getopt.h>
@@ -212,7 +213,8 @@ parse (assess_opts *o, int argc, char **argv)
     }
   if (strcmp (o->fail_on, "none") != 0 && iw_severity_parse (o->fail_on) < 0)
     {
-      iw_cli_error ("assess", "unknown severity \"%s\" for --fail-on (critical, high, medium, low, info, none)",
+      iw_cli_error ("assess",
+                    "unknown severity \"%s\" for --fail-on (critical, high, medium, low, info, none)",
                     o->fail_on);
       return -1;
     }

@@ -163,9 +163,10 @@ image (yajl_gen g, const iw_assess_image *ai)
       kv (g, "kind", w->kind);
       kv (g, "name", w->name);
       kv (g, "container", w->container);
-      kv (g, "containerType", w->container_type == IW_CONTAINER_INIT        ? "init"
-                              : w->container_type == IW_CONTAINER_EPHEMERAL ? "ephemeral"
-                                                                            : "app");
+      kv (g, "containerType",
+          w->container_type == IW_CONTAINER_INIT        ? "init"
+          : w->container_type == IW_CONTAINER_EPHEMERAL ? "ephemeral"
+                                                        : "app");
       kv_int (g, "pods", (long long)w->pods);
       key (g, "nodes");
       yajl_gen_array_open (g);

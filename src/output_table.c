@@ -16,7 +16,8 @@
 #define NCOLS 6
 #define IMAGE_MAX 60 /* narrow mode: longer references are cut with "..." */
 
-static const char *const headers[NCOLS] = { "SEVERITY", "IMAGE", "RUNNING", "EXPECTED", "WORKLOADS", "FINDINGS" };
+static const char *const headers[NCOLS]
+    = { "SEVERITY", "IMAGE", "RUNNING", "EXPECTED", "WORKLOADS", "FINDINGS" };
 
 static const char *
 color_of (iw_severity s)
@@ -246,11 +247,12 @@ iw_output_table (FILE *f, const iw_assessment *a, const iw_table_options *o)
   free (cells);
   for (size_t i = 0; i < a->global.len; i++)
     fprintf (f, "\n%s: %s\n", iw_severity_name (a->global.items[i].severity), a->global.items[i].message);
-  fprintf (f,
-           "\n%zu image%s (%zu with findings, %zu clean), %zu container%s: %zu critical, %zu high, %zu medium, "
-           "%zu low, %zu info\n",
-           a->n_images, a->n_images == 1 ? "" : "s", a->n_flagged, a->n_images - a->n_flagged, a->inv->containers,
-           a->inv->containers == 1 ? "" : "s", a->counts[IW_SEV_CRITICAL], a->counts[IW_SEV_HIGH],
-           a->counts[IW_SEV_MEDIUM], a->counts[IW_SEV_LOW], a->counts[IW_SEV_INFO]);
+  fprintf (
+      f,
+      "\n%zu image%s (%zu with findings, %zu clean), %zu container%s: %zu critical, %zu high, %zu medium, "
+      "%zu low, %zu info\n",
+      a->n_images, a->n_images == 1 ? "" : "s", a->n_flagged, a->n_images - a->n_flagged, a->inv->containers,
+      a->inv->containers == 1 ? "" : "s", a->counts[IW_SEV_CRITICAL], a->counts[IW_SEV_HIGH],
+      a->counts[IW_SEV_MEDIUM], a->counts[IW_SEV_LOW], a->counts[IW_SEV_INFO]);
   return ferror (f) ? -1 : 0;
 }
