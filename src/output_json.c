@@ -142,8 +142,14 @@ image (yajl_gen g, const iw_assess_image *ai)
   key (g, "runningDigests");
   yajl_gen_array_open (g);
   for (size_t i = 0; i < img->n_running; i++)
-    if (img->running[i].digest)
-      iw_json_gen_str (g, img->running[i].digest);
+    {
+      bool seen = img->running[i].digest == NULL;
+
+      for (size_t j = 0; j < i && !seen; j++)
+        seen = img->running[j].digest && strcmp (img->running[j].digest, img->running[i].digest) == 0;
+      if (!seen)
+        iw_json_gen_str (g, img->running[i].digest);
+    }
   yajl_gen_array_close (g);
   kv (g, "registryDigest", facts->asked ? facts->expected : NULL);
   kv (g, "severity", iw_severity_name (ai->severity));
