@@ -418,7 +418,7 @@ run (int argc, char **argv)
       fputc ('\n', stdout);
       yajl_gen_free (c.g);
     }
-  else if (rc == 0)
+  else if (rc == 0 && (c.n_rows > 0 || c.flushed))
     flush_rows (&c);
   else
     {

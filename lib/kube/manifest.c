@@ -346,7 +346,8 @@ read_yaml (iw_kube_parser *p, input *in, iw_kube_stats *stats, iw_error **err)
           goto out;
         }
     }
-  rc = iw_kube_parser_finish (p, err);
+  /* Documents that were all empty fed nothing: that is an empty input. */
+  rc = iw_kube_parser_stats (p)->bytes ? iw_kube_parser_finish (p, err) : 0;
 out:
   yaml_parser_delete (&parser);
   yajl_gen_free (g);
