@@ -89,6 +89,29 @@ def pod(ns, name, owners, containers, statuses, node, phase="Running", labels=No
             "podIPs": [{"ip": "10.244.1.17"}], "qosClass": "Burstable", "startTime": TS,
         },
     }
+    # What the kubelet and controllers record: the bulk of real pod JSON.
+    p["metadata"]["managedFields"] = [
+        {"apiVersion": "v1", "fieldsType": "FieldsV1", "manager": "kube-controller-manager",
+         "operation": "Update", "time": TS,
+         "fieldsV1": {"f:metadata": {"f:generateName": {}, "f:labels": {".": {}, **{f"f:{k}": {} for k in p["metadata"]["labels"]}},
+                                     "f:ownerReferences": {".": {}, 'k:{"uid":"x"}': {}}},
+                      "f:spec": {"f:containers": {f'k:{{"name":"{c["name"]}"}}': {
+                          ".": {}, "f:image": {}, "f:imagePullPolicy": {}, "f:name": {}, "f:resources": {
+                              ".": {}, "f:limits": {".": {}, "f:memory": {}}, "f:requests": {
+                                  ".": {}, "f:cpu": {}, "f:memory": {}}},
+                          "f:terminationMessagePath": {}, "f:terminationMessagePolicy": {}} for c in containers},
+                          "f:dnsPolicy": {}, "f:enableServiceLinks": {}, "f:restartPolicy": {},
+                          "f:schedulerName": {}, "f:securityContext": {}, "f:terminationGracePeriodSeconds": {}}}},
+        {"apiVersion": "v1", "fieldsType": "FieldsV1", "manager": "kubelet", "operation": "Update",
+         "subresource": "status", "time": TS,
+         "fieldsV1": {"f:status": {"f:conditions": {f'k:{{"type":"{t}"}}': {
+             ".": {}, "f:lastProbeTime": {}, "f:lastTransitionTime": {}, "f:status": {}, "f:type": {}}
+             for t in ("ContainersReady", "Initialized", "Ready")},
+             "f:containerStatuses": {}, "f:hostIP": {}, "f:phase": {}, "f:podIP": {},
+             "f:podIPs": {".": {}, 'k:{"ip":"10.244.1.17"}': {".": {}, "f:ip": {}}}, "f:startTime": {}}}},
+    ]
+    p["metadata"]["annotations"] = {"kubectl.kubernetes.io/restartedAt": TS,
+                                    "prometheus.io/scrape": "true", "prometheus.io/port": "9090"}
     if listed:
         p = {"apiVersion": "v1", "kind": "Pod", **p}
     if owners:

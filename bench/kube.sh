@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# kube.sh - `imgwatch list -o json` on a big cluster, from a file and from
+# the Kubernetes API test server, against jq extracting the same fields
+# (namespace, pod, owner, container, image, imageID, policy, node).
+#
+#   KUBE_BENCH_PODS=100000 bench/kube.sh     (default 20000)
+#
+# Prints a markdown table: wall time and peak RSS (GNU time), and for the
+# API the client's own CPU (user+sys) apart from the wall time, which also
+# holds the Python test server's time to serialize pages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${KUBE_BENCH_PODS:-20000}
+BIN=${IMGWATCH:-$PWD/build/imgwatch}
+PY=/usr/bin/python3
+work=$(mktemp -d)
+server_pid=
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The pods: kubectl's indented List, and the same compact.
+PYTHONPATH=tests/e2e $PY - "$N" "$work" <<'EOF'
+import json, sys
+from iwtest import kubeobjs
+n, d = int(sys.argv[1]), sys.argv[2]
+with open(f"{d}/pods.json", "w") as ind, open(f"{d}/pods-compact.json", "w") as com:
+    ind.write('{\n    "apiVersion": "v1",\n    "items": [\n')
+    com.write('{"apiVersion":"v1","items":[')
+    for i, p in enumerate(kubeobjs.big_cluster(n)):
+        sep = ",\n" if i else ""
+        ind.write(sep + "\n".join("        " + l for l in json.dumps(p, indent=4, sort_keys=True).splitlines()))
+        com.write(("," if i else "") + json.dumps(p, separators=(",", ":")))
+    ind.write('\n    ],\n    "kind": "List",\n    "metadata": {\n        "resourceVersion": ""\n    }\n}\n')
+    com.write('],"kind":"List","metadata":{"resourceVersion":""}}\n')
+EOF
+
+JQ='.items[] | {ns: .metadata.namespace, pod: .metadata.name, owner: (.metadata.ownerReferences // [] | map(.kind + "/" + .name) | first), node: .spec.nodeName, ids: ([.status.containerStatuses[]?, .status.initContainerStatuses[]?] | map({(.name): .imageID}) | add)} + ((.spec.containers + (.spec.initContainers // []))[] | {container: .name, image, policy: .imagePullPolicy})'
+
+measure() { # label, command...: prints "| label | wall s | RSS MB | cpu s |"
+  local label=$1
+  shift
+  /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$@" > "$work/out" 2> "$work/err" || {
+    echo "bench kube: $label failed:" >&2
+    tail -5 "$work/err" >&2
+    return 1
+  }
+  read -r wall rss user sys < "$work/time"
+  printf '| %s | %.2f s | %.1f MB | %.2f s |\n' "$label" "$wall" "$(echo "$rss / 1024" | bc -l)" \
+    "$(echo "$user + $sys" | bc -l)"
+}
+
+size() { printf '%.0f MB' "$(echo "$(stat -c %s "$1") / 1048576" | bc -l)"; }
+containers=$("$BIN" list -f "$work/pods-compact.json" -o json | jq '.items | length')
+
+echo "$N pods, $containers containers; file $(size "$work/pods.json") as kubectl indents it, $(size "$work/pods-compact.json") compact."
+echo
+echo "| run | wall | peak RSS | CPU (user+sys) |"
+echo "|---|---|---|---|"
+measure "imgwatch list -o json, kubectl-indented file" "$BIN" list -f "$work/pods.json" -o json
+measure "jq, same fields, kubectl-indented file" jq -c "$JQ" "$work/pods.json"
+measure "imgwatch list -o json, compact file" "$BIN" list -f "$work/pods-compact.json" -o json
+measure "jq, same fields, compact file" jq -c "$JQ" "$work/pods-compact.json"
+measure "imgwatch list -o json, stdin (one pass)" sh -c "\"$BIN\" list -f - -o json < \"$work/pods-compact.json\""
+
+# The API: the test server makes pods on demand, page by page.
+PYTHONPATH=tests/e2e $PY - "$N" "$work" > "$work/server.out" 2>&1 <<'EOF' &
+import json, sys, time
+from iwtest import kubeobjs
+from iwtest.kubeapi import KubeAPI, make_pki
+n, d = int(sys.argv[1]), sys.argv[2]
+base = [json.dumps(p) for p in kubeobjs.cluster(listed=False)[0]]
+class Pods:
+    def __len__(self):
+        return n
+    def __getitem__(self, i):
+        if i >= n:
+            raise IndexError(i)
+        p = json.loads(base[i % len(base)])
+        p["metadata"]["namespace"] = f"ns-{i % 50}"
+        p["metadata"]["name"] += f"-{i}"
+        return p
+api = KubeAPI(make_pki(f"{d}/pki"), {"pods": Pods()}).start()
+api.kubeconfig(f"{d}/kubeconfig")
+print("ready", flush=True)
+while True:
+    time.sleep(60)
+EOF
+server_pid=$!
+for _ in $(seq 100); do grep -q ready "$work/server.out" 2>/dev/null && break; sleep 0.1; done
+grep -q ready "$work/server.out" || { cat "$work/server.out" >&2; exit 1; }
+measure "imgwatch list -A -o json, API (pages of 500)" "$BIN" list --kubeconfig "$work/kubeconfig" -A -o json
+pages=$(( (N + 499) / 500 ))
+api_cpu=$(awk '{print $3 + $4}' "$work/time")
+printf '\nAPI: %d pages; client CPU %.1f ms per page (the rest of the wall time is the Python test server).\n' \
+  "$pages" "$(echo "$api_cpu * 1000 / $pages" | bc -l)"
