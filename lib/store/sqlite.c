@@ -794,6 +794,31 @@ done:
 }
 
 int
+iw_store_inbox_done_before (iw_store *s, int64_t received_ms, int64_t now_ms, iw_error **err)
+{
+  sqlite3_stmt *st = NULL;
+  int ok = 0;
+
+  if (begin (s, err) < 0)
+    return iw_error_wrap (err, "finish events");
+  if (prepare (s, &st, "UPDATE inbox SET done_at = ?1 WHERE done_at IS NULL AND received_at <= ?2", err) < 0)
+    goto done;
+  sqlite3_bind_int64 (st, 1, now_ms);
+  sqlite3_bind_int64 (st, 2, received_ms);
+  if (sqlite3_step (st) != SQLITE_DONE)
+    {
+      db_error (s, err, "update events");
+      goto done;
+    }
+  ok = 1;
+done:
+  sqlite3_finalize (st);
+  if (end (s, ok, err) < 0)
+    return iw_error_wrap (err, "finish events");
+  return 0;
+}
+
+int
 iw_store_inbox_count (iw_store *s, long *out_total, long *out_pending, iw_error **err)
 {
   sqlite3_stmt *st = NULL;

@@ -157,6 +157,9 @@ int iw_store_inbox_add (iw_store *s, bool *out_new, const char *event_id, const 
  * {"id","provider","payload","receivedAt"}. */
 int iw_store_inbox_pending (iw_store *s, json_t **out, size_t limit, iw_error **err);
 int iw_store_inbox_done (iw_store *s, const char *event_id, int64_t now_ms, iw_error **err);
+/* Mark done every pending event received at or before received_ms (one
+ * statement for a burst of events that one cycle covered). */
+int iw_store_inbox_done_before (iw_store *s, int64_t received_ms, int64_t now_ms, iw_error **err);
 /* Counts of events received (pending and done). */
 int iw_store_inbox_count (iw_store *s, long *out_total, long *out_pending, iw_error **err);
 

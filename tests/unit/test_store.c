@@ -279,6 +279,11 @@ test_store__inbox_dedupes_by_event_id (void **state)
   assert_int_equal (iw_store_inbox_count (f->s, &total, &pending, &err), 0);
   assert_int_equal (total, 2);
   assert_int_equal (pending, 1);
+  assert_int_equal (iw_store_inbox_add (f->s, &fresh, "ev-3", "harbor", "{}", 25, &err), 0);
+  assert_int_equal (iw_store_inbox_done_before (f->s, 12, 26, &err), 0);
+  assert_int_equal (iw_store_inbox_count (f->s, &total, &pending, &err), 0);
+  assert_int_equal (total, 3);
+  assert_int_equal (pending, 1); /* ev-3 came after */
   /* A processed event is still remembered: a redelivery is a duplicate. */
   assert_int_equal (iw_store_inbox_add (f->s, &fresh, "ev-1", "distribution", "{}", 30, &err), 0);
   assert_false (fresh);

@@ -1,0 +1,843 @@
+/*
+ * daemon.c - the serve event loop (see daemon.h): record sets from the
+ * sources, coalesced change events, and the worker's assess -> history ->
+ * publish cycle.
+ */
+#include "server/daemon.h"
+#include "ref/ref.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Distinct references remembered between cycles; beyond, a cycle
+ * re-resolves everything (memory stays bounded under a flood). */
+#define MAX_PENDING_REFS 4096
+
+typedef struct srec
+{
+  iw_record *rec;
+  int refs;
+} srec;
+
+typedef struct group
+{
+  char *source;
+  char *pod;
+  srec **recs;
+  size_t n;
+} group;
+
+typedef struct pending
+{
+  char *ref;
+  int64_t received_ms;
+} pending;
+
+struct iw_daemon
+{
+  iw_daemon_options o;
+  iw_store *store;
+  iw_server *server;
+  iw_metrics *metrics;
+  iw_alerts *alerts;
+  pthread_t thread;
+  bool started;
+
+  pthread_mutex_t lock; /* guards what follows */
+  pthread_cond_t cond;
+  bool stop;
+  bool dirty;
+  bool all_refresh;
+  group *groups;
+  size_t n_groups, cap_groups;
+  pending *pend;
+  size_t n_pend;
+  int64_t max_received; /* latest event time covered by the next cycle */
+  char *causes;         /* "; "-separated, capped */
+  unsigned long cycles;
+};
+
+static const double cycle_bounds[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
+static const double ttd_bounds[] = { 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2, 5, 10, 30, 60, 300 };
+
+static int64_t
+mono_ms (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+srec_release (srec *s)
+{
+  if (s && --s->refs == 0)
+    {
+      iw_record_free (s->rec);
+      free (s);
+    }
+}
+
+static void
+group_clear (group *g)
+{
+  for (size_t i = 0; i < g->n; i++)
+    srec_release (g->recs[i]);
+  free (g->recs);
+  free (g->source);
+  free (g->pod);
+}
+
+/* Called with the lock held. */
+static void
+add_cause (iw_daemon *d, const char *cause)
+{
+  if (cause == NULL)
+    return;
+  if (d->causes == NULL)
+    d->causes = iw_xstrdup (cause);
+  else if (strlen (d->causes) < 512 && strstr (d->causes, cause) == NULL)
+    {
+      char *c = iw_xasprintf ("%s; %s", d->causes, cause);
+
+      free (d->causes);
+      d->causes = c;
+    }
+}
+
+/* Called with the lock held: drop groups of source (and pod, if given). */
+static void
+drop_groups (iw_daemon *d, const char *source, const char *pod)
+{
+  size_t j = 0;
+
+  for (size_t i = 0; i < d->n_groups; i++)
+    {
+      group *g = &d->groups[i];
+
+      if (strcmp (g->source, source) == 0 && (pod == NULL || (g->pod && strcmp (g->pod, pod) == 0)))
+        group_clear (g);
+      else
+        d->groups[j++] = *g;
+    }
+  d->n_groups = j;
+}
+
+static group *
+new_group (iw_daemon *d, const char *source, const char *pod)
+{
+  group *g;
+
+  if (d->n_groups == d->cap_groups)
+    {
+      d->cap_groups = d->cap_groups ? d->cap_groups * 2 : 64;
+      d->groups = iw_xreallocarray (d->groups, d->cap_groups, sizeof *d->groups);
+    }
+  g = &d->groups[d->n_groups++];
+  memset (g, 0, sizeof *g);
+  g->source = iw_xstrdup (source);
+  g->pod = iw_xstrdup0 (pod);
+  return g;
+}
+
+static void
+group_add (group *g, iw_record *rec)
+{
+  srec *s = iw_xcalloc (1, sizeof *s);
+
+  s->rec = rec;
+  s->refs = 1;
+  g->recs = iw_xreallocarray (g->recs, g->n + 1, sizeof *g->recs);
+  g->recs[g->n++] = s;
+}
+
+void
+iw_daemon_set_records (iw_daemon *d, const char *source, iw_record **recs, size_t n, const char *cause)
+{
+  group *g;
+
+  pthread_mutex_lock (&d->lock);
+  drop_groups (d, source, NULL);
+  g = new_group (d, source, NULL);
+  for (size_t i = 0; i < n; i++)
+    group_add (g, recs[i]);
+  d->dirty = true;
+  add_cause (d, cause);
+  pthread_cond_signal (&d->cond);
+  pthread_mutex_unlock (&d->lock);
+  free (recs);
+}
+
+void
+iw_daemon_set_pod (iw_daemon *d, const char *source, const char *pod, iw_record **recs, size_t n,
+                   const char *cause)
+{
+  pthread_mutex_lock (&d->lock);
+  /* A pod may sit in the source's full set (from a list) or in its own
+   * group (from an earlier watch event): take it out of both. */
+  for (size_t i = 0; i < d->n_groups; i++)
+    {
+      group *g = &d->groups[i];
+      size_t k = 0;
+
+      if (strcmp (g->source, source) != 0 || g->pod != NULL)
+        continue;
+      for (size_t j = 0; j < g->n; j++)
+        {
+          const iw_record *r = g->recs[j]->rec;
+          char *key = iw_xasprintf ("%s/%s", r->namespace_ ? r->namespace_ : "", r->pod ? r->pod : "");
+
+          if (r->pod && strcmp (key, pod) == 0)
+            srec_release (g->recs[j]);
+          else
+            g->recs[k++] = g->recs[j];
+          free (key);
+        }
+      g->n = k;
+    }
+  drop_groups (d, source, pod);
+  if (n)
+    {
+      group *g = new_group (d, source, pod);
+
+      for (size_t i = 0; i < n; i++)
+        group_add (g, recs[i]);
+    }
+  d->dirty = true;
+  add_cause (d, cause);
+  pthread_cond_signal (&d->cond);
+  pthread_mutex_unlock (&d->lock);
+  free (recs);
+}
+
+void
+iw_daemon_on_event (const iw_webhook_event *ev, int64_t received_ms, void *userdata)
+{
+  iw_daemon *d = userdata;
+  char *ref = iw_webhook_event_reference (ev);
+  bool found = false;
+
+  pthread_mutex_lock (&d->lock);
+  if (ref == NULL)
+    d->all_refresh = true; /* no tag or registry named: re-resolve everything */
+  else
+    {
+      for (size_t i = 0; i < d->n_pend; i++)
+        if (strcmp (d->pend[i].ref, ref) == 0)
+          {
+            found = true;
+            break;
+          }
+      if (!found && d->n_pend < MAX_PENDING_REFS)
+        {
+          d->pend = iw_xreallocarray (d->pend, d->n_pend + 1, sizeof *d->pend);
+          d->pend[d->n_pend].ref = iw_steal (&ref);
+          d->pend[d->n_pend].received_ms = received_ms;
+          d->n_pend++;
+        }
+      else if (!found)
+        d->all_refresh = true;
+    }
+  if (received_ms > d->max_received)
+    d->max_received = received_ms;
+  d->dirty = true;
+  pthread_cond_signal (&d->cond);
+  pthread_mutex_unlock (&d->lock);
+  free (ref);
+}
+
+void
+iw_daemon_poke (iw_daemon *d, bool all_refresh, const char *cause)
+{
+  pthread_mutex_lock (&d->lock);
+  d->dirty = true;
+  d->all_refresh = d->all_refresh || all_refresh;
+  add_cause (d, cause);
+  pthread_cond_signal (&d->cond);
+  pthread_mutex_unlock (&d->lock);
+}
+
+unsigned long
+iw_daemon_cycles (iw_daemon *d)
+{
+  unsigned long n;
+
+  pthread_mutex_lock (&d->lock);
+  n = d->cycles;
+  pthread_mutex_unlock (&d->lock);
+  return n;
+}
+
+/* ---- tag-rollback and the risk order ---- */
+
+static int
+sev_rank (const char *s)
+{
+  static const char *const order[] = { "critical", "high", "medium", "low", "info" };
+
+  for (int i = 0; s && i < 5; i++)
+    if (strcmp (s, order[i]) == 0)
+      return i;
+  return 9;
+}
+
+static int
+by_risk (const void *a, const void *b)
+{
+  json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+  bool fx = json_array_size (json_object_get (x, "findings")) > 0;
+  bool fy = json_array_size (json_object_get (y, "findings")) > 0;
+  const char *rx = json_string_value (json_object_get (x, "reference"));
+  const char *ry = json_string_value (json_object_get (y, "reference"));
+
+  if (fx != fy)
+    return fx ? -1 : 1;
+  if (fx)
+    {
+      int sx = sev_rank (json_string_value (json_object_get (x, "severity")));
+      int sy = sev_rank (json_string_value (json_object_get (y, "severity")));
+      size_t wx = json_array_size (json_object_get (x, "workloads"));
+      size_t wy = json_array_size (json_object_get (y, "workloads"));
+
+      if (sx != sy)
+        return sx - sy;
+      if (wx != wy)
+        return wx > wy ? -1 : 1;
+    }
+  return strcmp (rx ? rx : "", ry ? ry : "");
+}
+
+void
+iw_daemon_apply_rollbacks (json_t *doc, json_t *rollbacks)
+{
+  json_t *images = json_object_get (doc, "images"), *img, *rb;
+  size_t i, j;
+  bool changed = false;
+
+  json_array_foreach (images, i, img)
+  {
+    const char *reg = json_string_value (json_object_get (img, "registry"));
+    const char *repo = json_string_value (json_object_get (img, "repository"));
+    const char *tag = json_string_value (json_object_get (img, "tag"));
+    char *name;
+
+    if (!reg || !repo || !tag)
+      continue;
+    name = iw_xasprintf ("%s/%s", reg, repo);
+    json_array_foreach (rollbacks, j, rb)
+    {
+      const char *rrepo = json_string_value (json_object_get (rb, "repository"));
+      const char *rtag = json_string_value (json_object_get (rb, "tag"));
+      const char *digest = json_string_value (json_object_get (rb, "digest"));
+      const char *prev = json_string_value (json_object_get (rb, "previousDigest"));
+      json_t *findings = json_object_get (img, "findings"), *wl, *w, *summary;
+      char *msg, *fix;
+      size_t k;
+
+      if (!rrepo || !rtag || strcmp (rrepo, name) != 0 || strcmp (rtag, tag) != 0)
+        continue;
+      wl = json_array ();
+      json_array_foreach (json_object_get (img, "workloads"), k, w)
+      {
+        char *id = iw_xasprintf ("%s/%s/%s", json_string_value (json_object_get (w, "namespace")),
+                                 json_string_value (json_object_get (w, "kind")),
+                                 json_string_value (json_object_get (w, "name")));
+        bool seen = false;
+        json_t *x;
+        size_t m;
+
+        json_array_foreach (wl, m, x) seen = seen || strcmp (json_string_value (x), id) == 0;
+        if (!seen)
+          json_array_append_new (wl, json_string (id));
+        free (id);
+      }
+      msg = iw_xasprintf (
+          "tag %s moved back to %s, a digest it pointed to before (it was at %s): an older image "
+          "may have been replayed",
+          tag, digest ? digest : "?", prev ? prev : "?");
+      fix = iw_xasprintf (
+          "Confirm with the image's owner that %s:%s was meant to go back to %s; if not, push the "
+          "intended build again and pin workloads to its digest:\n"
+          "  skopeo inspect --format '{{.Digest}}' docker://%s:%s\n"
+          "  kubectl -n NAMESPACE set image KIND/NAME CONTAINER=%s@<intended digest>",
+          name, tag, digest ? digest : "?", name, tag, name);
+      if (!json_is_array (findings))
+        {
+          findings = json_array ();
+          json_object_set_new (img, "findings", findings);
+        }
+      json_array_append_new (findings,
+                             json_pack ("{s:s, s:s, s:s, s:s, s:o}", "check", "tag-rollback", "severity",
+                                        "high", "message", msg, "remediation", fix, "workloads", wl));
+      free (msg);
+      free (fix);
+      if (sev_rank (json_string_value (json_object_get (img, "severity"))) > sev_rank ("high"))
+        json_object_set_new (img, "severity", json_string ("high"));
+      summary = json_object_get (doc, "summary");
+      if (json_is_object (summary))
+        json_object_set_new (summary, "high",
+                             json_integer (json_integer_value (json_object_get (summary, "high")) + 1));
+      changed = true;
+    }
+    free (name);
+  }
+  if (changed)
+    {
+      size_t n = json_array_size (images);
+      json_t **v = iw_xcalloc (n + 1, sizeof *v);
+
+      for (i = 0; i < n; i++)
+        v[i] = json_incref (json_array_get (images, i));
+      qsort (v, n, sizeof *v, by_risk);
+      json_array_clear (images);
+      for (i = 0; i < n; i++)
+        json_array_append_new (images, v[i]);
+      free (v);
+    }
+}
+
+/* ---- the cycle ---- */
+
+static char *
+join_workloads (json_t *arr)
+{
+  iw_buf b = IW_BUF_INIT (64 * IW_KIB);
+  json_t *w;
+  size_t i;
+
+  if (json_array_size (arr) == 0)
+    return NULL;
+  json_array_foreach (arr, i, w)
+  {
+    if (json_is_string (w))
+      iw_buf_printf (&b, NULL, "%s%s", i ? ", " : "", json_string_value (w));
+  }
+  return iw_buf_take (&b);
+}
+
+static void
+count_change (iw_daemon *d, const iw_finding_change *c)
+{
+  char *a = iw_metrics_label ("check", c->check);
+  char *b = iw_metrics_label ("severity", c->severity);
+  char *l = iw_xasprintf ("%s,%s", a, b);
+
+  iw_metrics_add (d->metrics, c->opened ? "imgwatch_findings_opened_total" : "imgwatch_findings_closed_total",
+                  l, 1);
+  free (a);
+  free (b);
+  free (l);
+}
+
+/* Runs from the records: workload ran digest. */
+static void
+sync_runs (iw_daemon *d, srec **recs, size_t n, int64_t now)
+{
+  iw_store_run *runs = iw_xcalloc (n + 1, sizeof *runs);
+  char **owned = iw_xcalloc (2 * n + 1, sizeof *owned);
+  size_t nr = 0, no = 0;
+  iw_error *err = NULL;
+
+  for (size_t i = 0; i < n; i++)
+    {
+      const iw_record *r = recs[i]->rec;
+      iw_ref *ref = NULL;
+      char *refs;
+
+      if (r->pod == NULL || r->image_id.digest == NULL || r->image == NULL || r->container == NULL)
+        continue;
+      if (iw_ref_parse (&ref, r->image, NULL) == 0)
+        refs = iw_ref_string (ref);
+      else
+        refs = iw_xstrdup (r->image);
+      iw_ref_free (ref);
+      owned[no++] = refs;
+      owned[no] = iw_xasprintf ("%s%s%s/%s", r->namespace_ ? r->namespace_ : "", r->namespace_ ? "/" : "",
+                                r->workload_kind ? r->workload_kind : "Pod",
+                                r->workload_name ? r->workload_name : r->pod);
+      runs[nr].workload = owned[no++];
+      runs[nr].container = r->container;
+      runs[nr].reference = refs;
+      runs[nr].digest = r->image_id.digest;
+      nr++;
+    }
+  if (iw_store_sync_runs (d->store, runs, nr, now, &err) < 0)
+    {
+      iw_log_error ("history: %s", iw_error_msg (err));
+      iw_error_free (err);
+    }
+  for (size_t i = 0; i < no; i++)
+    free (owned[i]);
+  free (owned);
+  free (runs);
+}
+
+static void
+observe_tags (iw_daemon *d, json_t *doc, int64_t now)
+{
+  json_t *img;
+  size_t i;
+
+  json_array_foreach (json_object_get (doc, "images"), i, img)
+  {
+    const char *reg = json_string_value (json_object_get (img, "registry"));
+    const char *repo = json_string_value (json_object_get (img, "repository"));
+    const char *tag = json_string_value (json_object_get (img, "tag"));
+    const char *digest = json_string_value (json_object_get (img, "registryDigest"));
+    iw_tag_change c;
+    iw_error *err = NULL;
+    char *name;
+
+    if (!reg || !repo || !tag || !digest)
+      continue;
+    name = iw_xasprintf ("%s/%s", reg, repo);
+    if (iw_store_observe_tag (d->store, &c, name, tag, digest, now, &err) < 0)
+      {
+        iw_log_error ("history: %s", iw_error_msg (err));
+        iw_error_free (err);
+      }
+    else if (c == IW_TAG_ROLLBACK)
+      iw_log_warn ("%s:%s moved back to %s, a digest it pointed to before", name, tag, digest);
+    else if (c == IW_TAG_MOVED)
+      iw_log_info ("%s:%s now points to %s", name, tag, digest);
+    free (name);
+  }
+}
+
+static void
+sync_findings (iw_daemon *d, json_t *doc, const char *cause, pending *pend, size_t n_pend, int64_t now)
+{
+  size_t nf = 0, cap = 16, nc = 0;
+  iw_store_finding *f = iw_xcalloc (cap, sizeof *f);
+  char **owned = NULL;
+  iw_finding_change *ch = NULL;
+  iw_error *err = NULL;
+  json_t *img, *fi;
+  size_t i, j;
+
+  json_array_foreach (json_object_get (doc, "images"), i, img)
+  {
+    const char *ref = json_string_value (json_object_get (img, "reference"));
+
+    json_array_foreach (json_object_get (img, "findings"), j, fi)
+    {
+      if (ref == NULL || !json_is_string (json_object_get (fi, "check")))
+        continue;
+      if (nf == cap)
+        {
+          cap *= 2;
+          f = iw_xreallocarray (f, cap, sizeof *f);
+        }
+      owned = iw_xreallocarray (owned, nf + 1, sizeof *owned);
+      owned[nf] = join_workloads (json_object_get (fi, "workloads"));
+      f[nf].reference = ref;
+      f[nf].check = json_string_value (json_object_get (fi, "check"));
+      f[nf].severity = json_string_value (json_object_get (fi, "severity"));
+      if (f[nf].severity == NULL)
+        f[nf].severity = "info";
+      f[nf].message = json_string_value (json_object_get (fi, "message"));
+      f[nf].workloads = owned[nf];
+      nf++;
+    }
+  }
+  if (iw_store_sync_findings (d->store, &ch, &nc, f, nf, cause, now, &err) < 0)
+    {
+      iw_log_error ("history: %s", iw_error_msg (err));
+      iw_error_free (err);
+    }
+  for (i = 0; i < nc; i++)
+    {
+      count_change (d, &ch[i]);
+      if (ch[i].opened)
+        iw_log_info ("finding opened: %s %s [%s]", ch[i].reference, ch[i].check, ch[i].severity);
+      else
+        iw_log_info ("finding resolved: %s %s after %.1f s (%s)", ch[i].reference, ch[i].check,
+                     (double)(ch[i].resolved_at - ch[i].opened_at) / 1000.0, cause ? cause : "");
+      iw_alerts_notify (d->alerts, &ch[i]);
+      /* Time to detect: from the event that named the reference to the
+       * finding being recorded. */
+      if (ch[i].opened)
+        for (j = 0; j < n_pend; j++)
+          {
+            const char *r = pend[j].ref;
+            size_t lr = strlen (r);
+
+            if (strcmp (r, ch[i].reference) == 0
+                || (strncmp (r, ch[i].reference, lr) == 0 && ch[i].reference[lr] == '@'))
+              iw_metrics_observe (d->metrics, "imgwatch_time_to_detect_seconds", NULL,
+                                  (double)(now - pend[j].received_ms) / 1000.0);
+          }
+    }
+  iw_finding_changes_free (ch, nc);
+  for (i = 0; i < nf; i++)
+    free (owned[i]);
+  free (owned);
+  free (f);
+}
+
+static void
+cycle (iw_daemon *d, srec **recs, size_t n, pending *pend, size_t n_pend, bool all_refresh, const char *cause,
+       int64_t covered)
+{
+  const iw_record **rv = iw_xcalloc (n + 1, sizeof *rv);
+  const char **refresh = iw_xcalloc (n_pend + 1, sizeof *refresh);
+  char *json = NULL, *text = NULL;
+  json_t *doc = NULL, *rb = NULL;
+  iw_error *err = NULL;
+  int64_t t0 = mono_ms (), now;
+  json_error_t jerr;
+
+  for (size_t i = 0; i < n; i++)
+    rv[i] = recs[i]->rec;
+  for (size_t i = 0; i < n_pend; i++)
+    refresh[i] = pend[i].ref;
+  if (d->o.assess (&json, rv, n, refresh, all_refresh, d->o.userdata, &err) < 0)
+    {
+      iw_log_error ("assess: %s", iw_error_msg (err));
+      iw_metrics_add (d->metrics, "imgwatch_cycles_total", "result=\"error\"", 1);
+      goto done;
+    }
+  doc = json_loads (json, JSON_REJECT_DUPLICATES, &jerr);
+  if (!json_is_object (doc))
+    {
+      iw_log_error ("assess: the assessment is not a JSON object: %s", jerr.text);
+      goto done;
+    }
+  now = iw_store_now_ms ();
+  observe_tags (d, doc, now);
+  if (iw_store_rollbacks (d->store, &rb, &err) < 0)
+    {
+      iw_log_error ("history: %s", iw_error_msg (err));
+      iw_error_clear (&err);
+    }
+  if (json_array_size (rb))
+    iw_daemon_apply_rollbacks (doc, rb);
+  sync_runs (d, recs, n, now);
+  sync_findings (d, doc, cause, pend, n_pend, now);
+  /* Publish the document as assess printed it, unless rollbacks changed it. */
+  if (json_array_size (rb))
+    text = json_dumps (doc, JSON_COMPACT);
+  if (iw_server_publish (d->server, text ? text : json, &err) < 0)
+    {
+      iw_log_error ("publish: %s", iw_error_msg (err));
+      goto done;
+    }
+  iw_server_set_ready (d->server, true, NULL);
+  if (covered && iw_store_inbox_done_before (d->store, covered, now, &err) < 0)
+    {
+      iw_log_error ("history: %s", iw_error_msg (err));
+      iw_error_clear (&err);
+    }
+  iw_metrics_add (d->metrics, "imgwatch_cycles_total", "result=\"ok\"", 1);
+done:
+  iw_metrics_observe (d->metrics, "imgwatch_cycle_duration_seconds", NULL,
+                      (double)(mono_ms () - t0) / 1000.0);
+  iw_error_free (err);
+  json_decref (doc);
+  json_decref (rb);
+  free (json);
+  free (text);
+  free (rv);
+  free (refresh);
+}
+
+static void *
+worker (void *arg)
+{
+  iw_daemon *d = arg;
+  int64_t next_reresolve = d->o.reresolve_ms > 0 ? mono_ms () + d->o.reresolve_ms : INT64_MAX;
+
+  pthread_mutex_lock (&d->lock);
+  while (!d->stop)
+    {
+      srec **recs;
+      size_t n = 0;
+      pending *pend;
+      size_t n_pend;
+      bool all;
+      char *cause;
+      int64_t covered;
+
+      if (!d->dirty && mono_ms () < next_reresolve)
+        {
+          struct timespec ts;
+          int64_t wait = next_reresolve == INT64_MAX ? 3600000 : next_reresolve - mono_ms ();
+
+          clock_gettime (CLOCK_MONOTONIC, &ts);
+          ts.tv_sec += wait / 1000;
+          ts.tv_nsec += (wait % 1000) * 1000000;
+          if (ts.tv_nsec >= 1000000000)
+            {
+              ts.tv_sec++;
+              ts.tv_nsec -= 1000000000;
+            }
+          pthread_cond_timedwait (&d->cond, &d->lock, &ts);
+          continue;
+        }
+      if (!d->dirty)
+        {
+          d->all_refresh = true;
+          add_cause (d, "periodic re-resolution");
+        }
+      if (d->o.settle_ms > 0)
+        {
+          /* Let a burst (a push of several tags, a rollout) arrive. */
+          struct timespec ts = { d->o.settle_ms / 1000, (d->o.settle_ms % 1000) * 1000000 };
+
+          pthread_mutex_unlock (&d->lock);
+          nanosleep (&ts, NULL);
+          pthread_mutex_lock (&d->lock);
+        }
+      if (d->o.reresolve_ms > 0 && (d->all_refresh || mono_ms () >= next_reresolve))
+        next_reresolve = mono_ms () + d->o.reresolve_ms;
+      for (size_t i = 0; i < d->n_groups; i++)
+        n += d->groups[i].n;
+      recs = iw_xcalloc (n + 1, sizeof *recs);
+      n = 0;
+      for (size_t i = 0; i < d->n_groups; i++)
+        for (size_t j = 0; j < d->groups[i].n; j++)
+          {
+            d->groups[i].recs[j]->refs++;
+            recs[n++] = d->groups[i].recs[j];
+          }
+      pend = d->pend;
+      n_pend = d->n_pend;
+      d->pend = NULL;
+      d->n_pend = 0;
+      all = d->all_refresh;
+      d->all_refresh = false;
+      cause = d->causes;
+      d->causes = NULL;
+      covered = d->max_received;
+      d->dirty = false;
+      pthread_mutex_unlock (&d->lock);
+
+      if (cause == NULL && n_pend)
+        cause = iw_xasprintf ("registry event for %s%s", pend[0].ref, n_pend > 1 ? " and others" : "");
+      else if (n_pend)
+        {
+          char *c = iw_xasprintf ("%s; registry event for %s%s", cause, pend[0].ref,
+                                  n_pend > 1 ? " and others" : "");
+
+          free (cause);
+          cause = c;
+        }
+      cycle (d, recs, n, pend, n_pend, all, cause, covered);
+
+      pthread_mutex_lock (&d->lock);
+      for (size_t i = 0; i < n; i++)
+        srec_release (recs[i]);
+      free (recs);
+      for (size_t i = 0; i < n_pend; i++)
+        free (pend[i].ref);
+      free (pend);
+      free (cause);
+      d->cycles++;
+      pthread_cond_broadcast (&d->cond);
+    }
+  pthread_mutex_unlock (&d->lock);
+  return NULL;
+}
+
+int
+iw_daemon_new (iw_daemon **out, const iw_daemon_options *opts, iw_store *store, iw_server *server,
+               iw_metrics *metrics, iw_alerts *alerts, iw_error **err)
+{
+  iw_daemon *d;
+  pthread_condattr_t ca;
+
+  *out = NULL;
+  if (opts->assess == NULL)
+    return iw_error_set (err, IW_EINVAL, "daemon: no assess callback");
+  d = iw_xcalloc (1, sizeof *d);
+  d->o = *opts;
+  d->store = store;
+  d->server = server;
+  d->metrics = metrics;
+  d->alerts = alerts;
+  pthread_mutex_init (&d->lock, NULL);
+  pthread_condattr_init (&ca);
+  pthread_condattr_setclock (&ca, CLOCK_MONOTONIC);
+  pthread_cond_init (&d->cond, &ca);
+  pthread_condattr_destroy (&ca);
+  iw_metrics_declare (metrics, "imgwatch_cycles_total", IW_METRIC_COUNTER, "Assessment cycles, by result.",
+                      NULL, 0);
+  iw_metrics_declare (metrics, "imgwatch_cycle_duration_seconds", IW_METRIC_HISTOGRAM,
+                      "Time of one assess-record-publish cycle.", cycle_bounds,
+                      sizeof cycle_bounds / sizeof cycle_bounds[0]);
+  iw_metrics_declare (metrics, "imgwatch_time_to_detect_seconds", IW_METRIC_HISTOGRAM,
+                      "From a registry event naming a reference to the finding it caused being recorded.",
+                      ttd_bounds, sizeof ttd_bounds / sizeof ttd_bounds[0]);
+  iw_metrics_declare (metrics, "imgwatch_findings_opened_total", IW_METRIC_COUNTER,
+                      "Findings opened, by check and severity.", NULL, 0);
+  iw_metrics_declare (metrics, "imgwatch_findings_closed_total", IW_METRIC_COUNTER,
+                      "Findings resolved, by check and severity.", NULL, 0);
+  *out = d;
+  return 0;
+}
+
+int
+iw_daemon_start (iw_daemon *d, iw_error **err)
+{
+  json_t *p = NULL, *e;
+  size_t i;
+
+  /* What arrived before a crash and was never processed. */
+  if (iw_store_inbox_pending (d->store, &p, 100000, err) < 0)
+    return iw_error_wrap (err, "recover pending events");
+  json_array_foreach (p, i, e)
+  {
+    json_t *payload = json_loads (json_string_value (json_object_get (e, "payload")), 0, NULL);
+    iw_webhook_event ev = { 0 };
+
+    ev.id = (char *)json_string_value (json_object_get (e, "id"));
+    ev.registry = (char *)json_string_value (json_object_get (payload, "registry"));
+    ev.repository = (char *)json_string_value (json_object_get (payload, "repository"));
+    ev.tag = (char *)json_string_value (json_object_get (payload, "tag"));
+    iw_daemon_on_event (&ev, (int64_t)json_integer_value (json_object_get (e, "receivedAt")), d);
+    json_decref (payload);
+  }
+  if (json_array_size (p))
+    iw_log_info ("recovered %zu webhook events not processed before the last stop", json_array_size (p));
+  json_decref (p);
+  pthread_mutex_lock (&d->lock);
+  d->dirty = true;
+  add_cause (d, "start");
+  pthread_mutex_unlock (&d->lock);
+  if (pthread_create (&d->thread, NULL, worker, d) != 0)
+    return iw_error_set (err, IW_EIO, "start the worker: %s", strerror (errno));
+  d->started = true;
+  return 0;
+}
+
+void
+iw_daemon_free (iw_daemon *d)
+{
+  if (d == NULL)
+    return;
+  if (d->started)
+    {
+      pthread_mutex_lock (&d->lock);
+      d->stop = true;
+      pthread_cond_broadcast (&d->cond);
+      pthread_mutex_unlock (&d->lock);
+      pthread_join (d->thread, NULL);
+    }
+  for (size_t i = 0; i < d->n_groups; i++)
+    group_clear (&d->groups[i]);
+  free (d->groups);
+  for (size_t i = 0; i < d->n_pend; i++)
+    free (d->pend[i].ref);
+  free (d->pend);
+  free (d->causes);
+  pthread_mutex_destroy (&d->lock);
+  pthread_cond_destroy (&d->cond);
+  free (d);
+}
