@@ -315,11 +315,76 @@ by_risk (const void *a, const void *b)
 }
 
 void
-iw_daemon_apply_rollbacks (json_t *doc, json_t *rollbacks)
+iw_daemon_result_clear (iw_daemon_result *r)
+{
+  for (size_t i = 0; i < r->n_tags; i++)
+    {
+      free (r->tags[i].repository);
+      free (r->tags[i].tag);
+      free (r->tags[i].digest);
+    }
+  free (r->tags);
+  free (r->json);
+  memset (r, 0, sizeof *r);
+}
+
+/* Is there an image in the document for repository:tag? */
+static bool
+listed (json_t *images, const char *repository, const char *tag)
+{
+  json_t *img;
+  size_t i;
+
+  json_array_foreach (images, i, img)
+  {
+    const char *reg = json_string_value (json_object_get (img, "registry"));
+    const char *repo = json_string_value (json_object_get (img, "repository"));
+    const char *t = json_string_value (json_object_get (img, "tag"));
+    size_t lr = reg ? strlen (reg) : 0;
+
+    if (reg && repo && t && strncmp (repository, reg, lr) == 0 && repository[lr] == '/'
+        && strcmp (repository + lr + 1, repo) == 0 && strcmp (t, tag) == 0)
+      return true;
+  }
+  return false;
+}
+
+void
+iw_daemon_apply_rollbacks (json_t *doc, json_t *rollbacks, const iw_daemon_tag *tags, size_t n_tags)
 {
   json_t *images = json_object_get (doc, "images"), *img, *rb;
   size_t i, j;
   bool changed = false;
+
+  if (!json_is_array (images))
+    {
+      images = json_array ();
+      json_object_set_new (doc, "images", images);
+    }
+  /* A rolled-back running tag whose image was clean gets an entry. */
+  json_array_foreach (rollbacks, j, rb)
+  {
+    const char *rrepo = json_string_value (json_object_get (rb, "repository"));
+    const char *rtag = json_string_value (json_object_get (rb, "tag"));
+    const char *slash = rrepo ? strchr (rrepo, '/') : NULL;
+
+    if (!rtag || !slash || listed (images, rrepo, rtag))
+      continue;
+    for (size_t k = 0; k < n_tags; k++)
+      if (strcmp (tags[k].repository, rrepo) == 0 && strcmp (tags[k].tag, rtag) == 0)
+        {
+          char *ref = iw_xasprintf ("%s:%s", rrepo, rtag);
+          char *reg = iw_xstrndup (rrepo, (size_t)(slash - rrepo));
+
+          json_array_append_new (
+              images, json_pack ("{s:s, s:s, s:s, s:s, s:[], s:s?, s:[], s:[]}", "reference", ref, "registry",
+                                 reg, "repository", slash + 1, "tag", rtag, "runningDigests",
+                                 "registryDigest", tags[k].digest, "findings", "workloads"));
+          free (ref);
+          free (reg);
+          break;
+        }
+  }
 
   json_array_foreach (images, i, img)
   {
@@ -480,33 +545,47 @@ sync_runs (iw_daemon *d, srec **recs, size_t n, int64_t now)
 }
 
 static void
-observe_tags (iw_daemon *d, json_t *doc, int64_t now)
+observe_one (iw_daemon *d, const char *name, const char *tag, const char *digest, int64_t now)
+{
+  iw_tag_change c;
+  iw_error *err = NULL;
+
+  if (iw_store_observe_tag (d->store, &c, name, tag, digest, now, &err) < 0)
+    {
+      iw_log_error ("history: %s", iw_error_msg (err));
+      iw_error_free (err);
+    }
+  else if (c == IW_TAG_ROLLBACK)
+    iw_log_warn ("%s:%s moved back to %s, a digest it pointed to before", name, tag, digest);
+  else if (c == IW_TAG_MOVED)
+    iw_log_info ("%s:%s now points to %s", name, tag, digest);
+}
+
+static void
+observe_tags (iw_daemon *d, const iw_daemon_result *res, json_t *doc, int64_t now)
 {
   json_t *img;
   size_t i;
 
+  if (res->tags)
+    {
+      for (i = 0; i < res->n_tags; i++)
+        if (res->tags[i].repository && res->tags[i].tag && res->tags[i].digest)
+          observe_one (d, res->tags[i].repository, res->tags[i].tag, res->tags[i].digest, now);
+      return;
+    }
   json_array_foreach (json_object_get (doc, "images"), i, img)
   {
     const char *reg = json_string_value (json_object_get (img, "registry"));
     const char *repo = json_string_value (json_object_get (img, "repository"));
     const char *tag = json_string_value (json_object_get (img, "tag"));
     const char *digest = json_string_value (json_object_get (img, "registryDigest"));
-    iw_tag_change c;
-    iw_error *err = NULL;
     char *name;
 
     if (!reg || !repo || !tag || !digest)
       continue;
     name = iw_xasprintf ("%s/%s", reg, repo);
-    if (iw_store_observe_tag (d->store, &c, name, tag, digest, now, &err) < 0)
-      {
-        iw_log_error ("history: %s", iw_error_msg (err));
-        iw_error_free (err);
-      }
-    else if (c == IW_TAG_ROLLBACK)
-      iw_log_warn ("%s:%s moved back to %s, a digest it pointed to before", name, tag, digest);
-    else if (c == IW_TAG_MOVED)
-      iw_log_info ("%s:%s now points to %s", name, tag, digest);
+    observe_one (d, name, tag, digest, now);
     free (name);
   }
 }
@@ -588,7 +667,8 @@ cycle (iw_daemon *d, srec **recs, size_t n, pending *pend, size_t n_pend, bool a
 {
   const iw_record **rv = iw_xcalloc (n + 1, sizeof *rv);
   const char **refresh = iw_xcalloc (n_pend + 1, sizeof *refresh);
-  char *json = NULL, *text = NULL;
+  iw_daemon_result res = { 0 };
+  char *text = NULL;
   json_t *doc = NULL, *rb = NULL;
   iw_error *err = NULL;
   int64_t t0 = mono_ms (), now;
@@ -598,33 +678,33 @@ cycle (iw_daemon *d, srec **recs, size_t n, pending *pend, size_t n_pend, bool a
     rv[i] = recs[i]->rec;
   for (size_t i = 0; i < n_pend; i++)
     refresh[i] = pend[i].ref;
-  if (d->o.assess (&json, rv, n, refresh, all_refresh, d->o.userdata, &err) < 0)
+  if (d->o.assess (&res, rv, n, refresh, all_refresh, d->o.userdata, &err) < 0)
     {
       iw_log_error ("assess: %s", iw_error_msg (err));
       iw_metrics_add (d->metrics, "imgwatch_cycles_total", "result=\"error\"", 1);
       goto done;
     }
-  doc = json_loads (json, JSON_REJECT_DUPLICATES, &jerr);
+  doc = res.json ? json_loads (res.json, JSON_REJECT_DUPLICATES, &jerr) : NULL;
   if (!json_is_object (doc))
     {
-      iw_log_error ("assess: the assessment is not a JSON object: %s", jerr.text);
+      iw_log_error ("assess: the assessment is not a JSON object: %s", res.json ? jerr.text : "none");
       goto done;
     }
   now = iw_store_now_ms ();
-  observe_tags (d, doc, now);
+  observe_tags (d, &res, doc, now);
   if (iw_store_rollbacks (d->store, &rb, &err) < 0)
     {
       iw_log_error ("history: %s", iw_error_msg (err));
       iw_error_clear (&err);
     }
   if (json_array_size (rb))
-    iw_daemon_apply_rollbacks (doc, rb);
+    iw_daemon_apply_rollbacks (doc, rb, res.tags, res.n_tags);
   sync_runs (d, recs, n, now);
   sync_findings (d, doc, cause, pend, n_pend, now);
   /* Publish the document as assess printed it, unless rollbacks changed it. */
   if (json_array_size (rb))
     text = json_dumps (doc, JSON_COMPACT);
-  if (iw_server_publish (d->server, text ? text : json, &err) < 0)
+  if (iw_server_publish (d->server, text ? text : res.json, &err) < 0)
     {
       iw_log_error ("publish: %s", iw_error_msg (err));
       goto done;
@@ -642,7 +722,7 @@ done:
   iw_error_free (err);
   json_decref (doc);
   json_decref (rb);
-  free (json);
+  iw_daemon_result_clear (&res);
   free (text);
   free (rv);
   free (refresh);

@@ -45,12 +45,31 @@
 
 typedef struct iw_daemon iw_daemon;
 
-/* Turn records (borrowed, n of them) into the assessment JSON text
- * (*out, caller frees).  refresh lists references ("host/path:tag") whose
- * cached registry answers must not be reused (NULL-terminated; NULL means
- * none), all_refresh asks to re-resolve everything.  Returns < 0 when no
- * assessment could be made at all. */
-typedef int (*iw_daemon_assess_fn) (char **out, const iw_record *const *records, size_t n,
+/* One tag's current digest, as the registry answered it in a cycle. */
+typedef struct iw_daemon_tag
+{
+  char *repository; /* "host/path" */
+  char *tag;
+  char *digest;
+} iw_daemon_tag;
+
+/* What the assess callback hands back; the daemon frees it. */
+typedef struct iw_daemon_result
+{
+  char *json;          /* the imgwatch/v1 assessment text */
+  iw_daemon_tag *tags; /* every resolved tag (also of clean images), or NULL: then
+                          the JSON's images give them */
+  size_t n_tags;
+} iw_daemon_result;
+
+void iw_daemon_result_clear (iw_daemon_result *r);
+
+/* Turn records (borrowed, n of them) into an assessment (*out).  refresh
+ * lists references ("host/path:tag") named by registry events since the
+ * last cycle (NULL-terminated; NULL means none), all_refresh asks to
+ * re-resolve everything; a callback that caches registry answers must
+ * drop those.  Returns < 0 when no assessment could be made at all. */
+typedef int (*iw_daemon_assess_fn) (iw_daemon_result *out, const iw_record *const *records, size_t n,
                                     const char *const *refresh, bool all_refresh, void *userdata,
                                     iw_error **err);
 
@@ -96,7 +115,9 @@ unsigned long iw_daemon_cycles (iw_daemon *d);
 
 /* The rules for tag-rollback and the risk order, exposed for tests:
  * add tag-rollback findings from rollbacks (iw_store_rollbacks) to the
- * assessment document, recount and re-sort it. */
-void iw_daemon_apply_rollbacks (json_t *doc, json_t *rollbacks);
+ * assessment document, recount and re-sort it.  A rollback of a running
+ * tag (one of tags) whose image the document does not list (it was
+ * clean) adds that image. */
+void iw_daemon_apply_rollbacks (json_t *doc, json_t *rollbacks, const iw_daemon_tag *tags, size_t n_tags);
 
 #endif

@@ -35,8 +35,8 @@ typedef struct fake
 
 /* A tiny assessment: one image, stale when a running digest differs. */
 static int
-fake_assess (char **out, const iw_record *const *recs, size_t n, const char *const *refresh, bool all_refresh,
-             void *userdata, iw_error **err)
+fake_assess (iw_daemon_result *out, const iw_record *const *recs, size_t n, const char *const *refresh,
+             bool all_refresh, void *userdata, iw_error **err)
 {
   fake *f = userdata;
   json_t *running = json_array (), *wl = json_array (), *findings = json_array (), *doc;
@@ -75,7 +75,7 @@ fake_assess (char **out, const iw_record *const *recs, size_t n, const char *con
                    "registryDigest", f->registry_digest, "severity", stale ? "high" : NULL, "findings",
                    findings, "workloads", wl);
   pthread_mutex_unlock (&f->lock);
-  *out = json_dumps (doc, JSON_COMPACT);
+  out->json = json_dumps (doc, JSON_COMPACT);
   json_decref (doc);
   return 0;
 }
@@ -353,7 +353,7 @@ test_daemon__rollback_finding_reorders_by_risk (void **state)
   json_t *first;
 
   (void)state;
-  iw_daemon_apply_rollbacks (doc, rb);
+  iw_daemon_apply_rollbacks (doc, rb, NULL, 0);
   first = json_array_get (json_object_get (doc, "images"), 0);
   assert_string_equal (json_string_value (json_object_get (first, "reference")), "r/b:1");
   assert_string_equal (json_string_value (json_object_get (first, "severity")), "high");
@@ -362,6 +362,30 @@ test_daemon__rollback_finding_reorders_by_risk (void **state)
           json_object_get (json_array_get (json_object_get (first, "findings"), 0), "workloads"), 0)),
       "ns/Deployment/b");
   assert_int_equal (json_integer_value (json_object_get (json_object_get (doc, "summary"), "high")), 1);
+  json_decref (doc);
+  json_decref (rb);
+}
+
+static void
+test_daemon__rollback_of_a_clean_running_tag_adds_its_image (void **state)
+{
+  json_t *doc = json_loads ("{\"summary\":{\"high\":0},\"images\":[]}", 0, NULL);
+  json_t *rb = json_loads ("[{\"repository\":\"r:5000/c\",\"tag\":\"1\",\"digest\":\"" D1 "\"},"
+                           "{\"repository\":\"r:5000/not-running\",\"tag\":\"1\",\"digest\":\"" D1 "\"}]",
+                           0, NULL);
+  iw_daemon_tag tags[] = { { (char *)"r:5000/c", (char *)"1", (char *)D1 } };
+  json_t *img;
+
+  (void)state;
+  iw_daemon_apply_rollbacks (doc, rb, tags, 1);
+  assert_int_equal (json_array_size (json_object_get (doc, "images")), 1);
+  img = json_array_get (json_object_get (doc, "images"), 0);
+  assert_string_equal (json_string_value (json_object_get (img, "reference")), "r:5000/c:1");
+  assert_string_equal (json_string_value (json_object_get (img, "registry")), "r:5000");
+  assert_string_equal (json_string_value (json_object_get (img, "severity")), "high");
+  assert_string_equal (
+      json_string_value (json_object_get (json_array_get (json_object_get (img, "findings"), 0), "check")),
+      "tag-rollback");
   json_decref (doc);
   json_decref (rb);
 }
@@ -375,6 +399,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_daemon__events_stored_before_a_crash_are_processed_at_start, setup,
                                      teardown),
     cmocka_unit_test (test_daemon__rollback_finding_reorders_by_risk),
+    cmocka_unit_test (test_daemon__rollback_of_a_clean_running_tag_adds_its_image),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);
