@@ -203,6 +203,15 @@ iw_server_publish (iw_server *srv, const char *assessment_json, iw_error **err)
 }
 
 void
+iw_server_set_event_fn (iw_server *srv, iw_server_event_fn fn, void *userdata)
+{
+  pthread_mutex_lock (&srv->lock);
+  srv->on_event = fn;
+  srv->userdata = userdata;
+  pthread_mutex_unlock (&srv->lock);
+}
+
+void
 iw_server_set_ready (iw_server *srv, bool ready, const char *reason)
 {
   pthread_mutex_lock (&srv->lock);
@@ -504,8 +513,17 @@ handle_webhook (iw_server *srv, struct MHD_Connection *c, iw_webhook_provider p,
         }
       accepted++;
       count (srv, "imgwatch_webhook_events_total", "provider", pname, "result", "accepted");
-      if (srv->on_event)
-        srv->on_event (&ev[i], now, srv->userdata);
+      {
+        iw_server_event_fn fn;
+        void *ud;
+
+        pthread_mutex_lock (&srv->lock);
+        fn = srv->on_event;
+        ud = srv->userdata;
+        pthread_mutex_unlock (&srv->lock);
+        if (fn)
+          fn (&ev[i], now, ud);
+      }
     }
   iw_webhook_events_free (ev, n);
   count (srv, "imgwatch_webhook_requests_total", "provider", pname, "code", "202");

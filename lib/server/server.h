@@ -76,6 +76,11 @@ int iw_server_port (const iw_server *srv);
  * with IW_EPARSE when it is not a JSON object. */
 int iw_server_publish (iw_server *srv, const char *assessment_json, iw_error **err);
 
+/* Set the event callback after start (the daemon needs the server to
+ * exist first).  Events that arrive before it is set stay pending in the
+ * store's inbox, where iw_daemon_start() finds them. */
+void iw_server_set_event_fn (iw_server *srv, iw_server_event_fn fn, void *userdata);
+
 /* Readiness as /readyz reports it; reason (copied) says why not. */
 void iw_server_set_ready (iw_server *srv, bool ready, const char *reason);
 
