@@ -458,7 +458,6 @@ typedef struct verifier
   edge *edges;
   size_t n_edges, cap_edges;
   iw_buf buf;
-  size_t buffer_size;
   atomic_size_t next;
   atomic_ullong bytes;
 } verifier;

@@ -174,14 +174,13 @@ typedef struct iw_store_report
 
 typedef struct iw_store_verify_options
 {
-  int jobs;           /* worker threads; 0 = one per online core */
-  size_t buffer_size; /* read buffer per worker; 0 = 256 KiB */
-  bool all_blobs;     /* also verify every blob of the store that no image refers to */
+  int jobs;       /* worker threads; 0 = one per online core */
+  bool all_blobs; /* also verify every blob of the store that no image refers to */
 } iw_store_verify_options;
 
 #define IW_STORE_VERIFY_OPTIONS_INIT                                                                         \
   {                                                                                                          \
-    0, 0, false                                                                                              \
+    0, false                                                                                                 \
   }
 
 int iw_store_verify (iw_store_report **out, const iw_content_store *cs, const iw_store_images *images,
