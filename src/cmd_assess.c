@@ -17,6 +17,7 @@
 #include "config/config.h"
 #include "kube/kube.h"
 #include "registry/registry.h"
+#include "runtime/containerd.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -116,6 +117,7 @@ typedef struct assess_opts
 {
   iw_kube_options kube;
   const char *from_file;
+  const char *containerd;
   const char *config;
   const char *output;
   const char *fail_on;
@@ -135,6 +137,7 @@ parse (assess_opts *o, int argc, char **argv)
     { "all-namespaces", no_argument, NULL, 'A' },
     { "selector", required_argument, NULL, 'l' },
     { "from-file", required_argument, NULL, 'f' },
+    { "containerd", required_argument, NULL, 'D' },
     { "config", required_argument, NULL, 'C' },
     { "output", required_argument, NULL, 'o' },
     { "fail-on", required_argument, NULL, 'F' },
@@ -169,6 +172,9 @@ parse (assess_opts *o, int argc, char **argv)
         break;
       case 'f':
         o->from_file = optarg;
+        break;
+      case 'D':
+        o->containerd = optarg;
         break;
       case 'C':
         o->config = optarg;
@@ -276,6 +282,11 @@ run (int argc, char **argv)
       rc = iw_source_read_file_stats (o.from_file, iw_inventory_add_fn, inv, NULL,
                                       progress.on ? on_kube_progress : NULL, NULL, &err);
     }
+  else if (o.containerd)
+    {
+      source = iw_xasprintf ("containerd:%s", o.containerd);
+      rc = iw_containerd_list_containers (o.containerd, o.kube.namespace_, iw_inventory_add_fn, inv, &err);
+    }
   else
     {
       o.kube.progress = progress.on ? on_kube_progress : NULL;
@@ -367,7 +378,8 @@ const iw_command iw_cmd_assess = {
   .name = "assess",
   .summary = "the Live Assessment: running images the registry cannot vouch for, by risk",
   .usage = "Usage: imgwatch assess [--kubeconfig F] [--context C] [-n NS | -A] [-l SELECTOR]\n"
-           "                       [--from-file F|-] [--config F] [-o table|json|sarif]\n"
+           "                       [--from-file F|- | --containerd SOCK] [--config F]\n"
+           "                       [-o table|json|sarif]\n"
            "                       [--fail-on SEVERITY] [--timeout DURATION] [--wide]\n"
            "                       [--no-lineage] [--offline]\n"
            "\n"
@@ -384,6 +396,8 @@ const iw_command iw_cmd_assess = {
            "  -l, --selector SEL    label selector, as kubectl -l\n"
            "  -f, --from-file F     read `kubectl get pods -A -o json` output or manifests\n"
            "                        (JSON or YAML) from F, or - for stdin, instead of a cluster\n"
+           "  --containerd SOCK     assess the containers of a node's containerd instead\n"
+           "                        (-n: one containerd namespace; default: all)\n"
            "  --config F            policy: trustedRegistries, movingTags, registries, ...\n"
            "  -o, --output FORMAT   table (default), json (imgwatch/v1) or sarif (2.1.0)\n"
            "  --fail-on SEVERITY    exit 1 when a finding is at least this severe:\n"

@@ -84,6 +84,16 @@ class Containerd:
         self.ctr("images", "pull", "--plain-http", ref, namespace=namespace)
         return self.image_digest(ref, namespace=namespace)
 
+    def import_image(self, layout, name, namespace="default"):
+        """Import an OCI layout ("oci:DIR:TAG") under image name, replacing
+        any image of that name (`ctr images import`); return its digest."""
+        tar = os.path.join(self.workdir, "import-%s.tar" % os.urandom(4).hex())
+        subprocess.run(["skopeo", "--insecure-policy", "copy", "--quiet", layout,
+                        "oci-archive:%s:%s" % (tar, name)], check=True, capture_output=True)
+        self.ctr("images", "import", tar, namespace=namespace)
+        os.unlink(tar)
+        return self.image_digest(name, namespace=namespace)
+
     def image_digest(self, name, namespace="default"):
         """The target digest of image name, or None."""
         out = self.ctr("images", "ls", namespace=namespace).stdout.splitlines()
