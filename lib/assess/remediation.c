@@ -321,6 +321,21 @@ done:
   free (ref);
 }
 
+/* Is img's registry outside trustedRegistries (so pinning it there is no fix)? */
+static bool
+untrusted (const iw_inv_image *img, const iw_check_ctx *ctx)
+{
+  char *name;
+  bool trusted;
+
+  if (img->ref == NULL || iw_check_trust_unconfigured (ctx))
+    return false;
+  name = iw_ref_name (img->ref);
+  trusted = iw_config_is_trusted (ctx->config, name);
+  free (name);
+  return !trusted;
+}
+
 char *
 iw_assess_remediation (const iw_assess_image *ai, const iw_finding *f, const iw_check_ctx *ctx)
 {
@@ -330,6 +345,20 @@ iw_assess_remediation (const iw_assess_image *ai, const iw_finding *f, const iw_
   const char *run = running_digest (ai, f);
   char *pin = NULL;
 
+  if ((f->check == IW_CHECK_MOVING_TAG || f->check == IW_CHECK_PULL_POLICY
+       || f->check == IW_CHECK_DIGEST_DRIFT)
+      && untrusted (img, ctx))
+    {
+      char *name = iw_ref_name (img->ref);
+
+      iw_buf_printf (
+          &b, NULL,
+          "%s is not trusted: copy the image into a trusted registry first (see untrusted-registry), "
+          "then pin its digest there",
+          name);
+      free (name);
+      return iw_buf_take (&b);
+    }
   switch (f->check)
     {
     case IW_CHECK_INTEGRITY_STALE:

@@ -319,6 +319,11 @@ test_assess__untrusted_copies_into_a_trusted_registry (void **state)
   assert_non_null (
       strstr (f->remediation,
               "kubectl -n web set image deployment/front nginx=registry.example.com/library/nginx:1.25"));
+  /* Pinning the untrusted image where it is would fix nothing. */
+  f = finding (&a->images[0], IW_CHECK_MOVING_TAG);
+  assert_non_null (f);
+  assert_null (strstr (f->remediation, "set image"));
+  assert_non_null (strstr (f->remediation, "not trusted"));
   /* Not asked: no integrity verdict on an untrusted registry's word. */
   assert_null (finding (&a->images[0], IW_CHECK_INTEGRITY_STALE));
   assert_null (finding (&a->images[0], IW_CHECK_UNVERIFIED));
