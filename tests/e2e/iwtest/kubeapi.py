@@ -16,9 +16,13 @@ work against it (the tests check that, which keeps it honest):
   requests with 410 Expired; ``forbidden`` holds (verb, resource) pairs
   refused with 403.
 
-Watch streams (``?watch=1``: chunked JSON lines, bookmarks, injected 410
-ERROR events) fit in ``_watch``: objects carry resourceVersions and the
-handler already speaks chunked transfer for big lists.
+- watch (``?watch=1``): chunked JSON lines, as the real server streams
+  them: ADDED for what exists when no resourceVersion is given, then every
+  change made with ``add``/``modify``/``delete``; ``BOOKMARK`` events with
+  ``bookmark()`` when the client allows them; a resourceVersion older than
+  ``compact()`` left gets an ERROR event with a 410 Expired Status, and
+  ``expire_watches()`` sends one to every open watch; ``drop_watches()``
+  closes the streams; ``timeoutSeconds`` ends a watch.
 
 Usage::
 
@@ -33,6 +37,7 @@ import os
 import ssl
 import subprocess
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -107,6 +112,11 @@ class KubeAPI:
         self.forbidden = set()  # {("list", "pods"), ...}
         self.expire_continue = 0
         self.resource_version = "48213"
+        self.events = []  # (rv:int, resource, type, object)
+        self.compacted = 0  # watches from an older resourceVersion get 410
+        self.changed = threading.Condition(threading.Lock())
+        self.watch_epoch = 0  # bumped by drop_watches()
+        self.expire_epoch = 0  # bumped by expire_watches()
         self.requests = []  # (method, path, user) of every request
         self.after_auth = None  # called with the path of every authenticated request
         self.lock = threading.Lock()
@@ -144,6 +154,59 @@ class KubeAPI:
 
     def __exit__(self, *exc):
         self.stop()
+
+    # -- changes, for watch ----------------------------------------------
+    def _event(self, resource, type_, obj):
+        with self.changed:
+            rv = int(self.resource_version) + 1
+            self.resource_version = str(rv)
+            if type_ != "BOOKMARK":
+                obj["metadata"]["resourceVersion"] = str(rv)
+            self.events.append((rv, resource, type_, obj))
+            self.changed.notify_all()
+        return rv
+
+    def add(self, resource, obj):
+        self.objects[resource].append(obj)
+        return self._event(resource, "ADDED", obj)
+
+    def modify(self, resource, obj):
+        md = obj["metadata"]
+        objs = self.objects[resource]
+        for i, o in enumerate(objs):
+            if o["metadata"].get("namespace") == md.get("namespace") and o["metadata"]["name"] == md["name"]:
+                objs[i] = obj
+                return self._event(resource, "MODIFIED", obj)
+        raise KeyError(md["name"])
+
+    def delete(self, resource, namespace, name):
+        objs = self.objects[resource]
+        for i, o in enumerate(objs):
+            if o["metadata"].get("namespace") == namespace and o["metadata"]["name"] == name:
+                del objs[i]
+                return self._event(resource, "DELETED", o)
+        raise KeyError(name)
+
+    def bookmark(self, resource="pods"):
+        return self._event(resource, "BOOKMARK", {"metadata": {}})
+
+    def compact(self):
+        """Forget history: watches from an older resourceVersion get 410."""
+        with self.changed:
+            self.compacted = int(self.resource_version)
+            self.events = []
+
+    def expire_watches(self):
+        """Send a 410 Expired ERROR event to every open watch."""
+        with self.changed:
+            self.expire_epoch += 1
+            self.changed.notify_all()
+
+    def drop_watches(self):
+        """Close every open watch stream, as a restarting API server does."""
+        with self.changed:
+            self.watch_epoch += 1
+            self.changed.notify_all()
 
     @property
     def port(self):
@@ -331,7 +394,7 @@ class _Handler(BaseHTTPRequestHandler):
             if selector and not _match_selector(md.get("labels"), selector):
                 continue
             page.append(o)
-        meta = {"resourceVersion": self.api.resource_version}
+        meta = {"resourceVersion": str(self.api.resource_version)}
         if i < n and limit:
             meta["continue"] = base64.b64encode(json.dumps({"start": i, "rv": 48213}).encode()).decode()
             meta["remainingItemCount"] = n - i
@@ -372,10 +435,76 @@ class _Handler(BaseHTTPRequestHandler):
                 "columnDefinitions": cols, "rows": rows}
 
     def _watch(self, resource, ns, q, user):
-        # Not served yet: the daemon's watch tests will add chunked JSON
-        # lines (ADDED/MODIFIED/DELETED/BOOKMARK, injected 410 ERROR) here.
-        return self._status(405, "MethodNotAllowed", "watch is not implemented by the test server yet")
+        if self._forbidden("watch", resource, ns, user):
+            return None
+        api = self.api
+        g, v, kind, _ = RESOURCES[resource]
+        api_version = f"{g}/{v}" if g else v
+        selector = q.get("labelSelector", "")
+        bookmarks = q.get("allowWatchBookmarks") in ("1", "true")
+        timeout = float(q.get("timeoutSeconds") or 300)
+        rv = q.get("resourceVersion", "")
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
 
+        def send(type_, obj):
+            body = {k: val for k, val in obj.items()}
+            body.setdefault("kind", kind if type_ != "ERROR" else "Status")
+            body.setdefault("apiVersion", api_version if type_ != "ERROR" else "v1")
+            self._chunk(json.dumps({"type": type_, "object": body}, separators=(",", ":")).encode() + b"\n")
+
+        def wanted(obj):
+            md = obj["metadata"]
+            return (not ns or md.get("namespace") == ns) and \
+                (not selector or _match_selector(md.get("labels"), selector))
+
+        expired = status_body(410, "Expired", f"too old resource version: {rv} ({api.compacted})")
+        try:
+            with api.changed:
+                epoch, expire_epoch = api.watch_epoch, api.expire_epoch
+                if rv in ("", "0"):
+                    start = int(api.resource_version)
+                    initial = [o for o in api.objects[resource] if wanted(o)]
+                else:
+                    start, initial = int(rv), []
+                too_old = rv not in ("", "0") and start < api.compacted
+            for o in initial:
+                send("ADDED", o)
+            if too_old:
+                send("ERROR", expired)
+                self._chunk(b"")
+                return None
+            deadline = time.monotonic() + timeout
+            seen = start
+            while True:
+                with api.changed:
+                    pending = [e for e in api.events if e[0] > seen and e[1] == resource]
+                    if not pending:
+                        left = deadline - time.monotonic()
+                        if left <= 0 or api.watch_epoch != epoch:
+                            break
+                        if api.expire_epoch != expire_epoch:
+                            pending = None
+                        else:
+                            api.changed.wait(min(left, 1.0))
+                            continue
+                if pending is None:
+                    send("ERROR", expired)
+                    break
+                for rv_, _, type_, obj in pending:
+                    seen = rv_
+                    if type_ == "BOOKMARK":
+                        if bookmarks:
+                            send("BOOKMARK", {"metadata": {"resourceVersion": str(rv_)}})
+                    elif wanted(obj):
+                        send(type_, obj)
+            self._chunk(b"")
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            pass
+        self.close_connection = True
+        return None
 
 def main():
     """Run standalone: ``python3 -m iwtest.kubeapi DIR`` serves the test
