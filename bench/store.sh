@@ -57,10 +57,10 @@ limit=$(openssl speed -seconds 3 -bytes 1048576 -evp sha256 2>/dev/null | awk '/
 
 measure sha256sum "$blobs"/*
 sum_s=$secs sum_rss=$rss
-measure "$IMGWATCH" verify-store --root "$work" --jobs 1 "bench=sha256:$mh"
+measure "$IMGWATCH" verify-store --root "$work" --jobs 1 --offline "bench=sha256:$mh"
 grep -q "no findings" "$work/out" || { cat "$work/out" "$work/err" >&2; exit 1; }
 j1_s=$secs j1_rss=$rss
-measure "$IMGWATCH" verify-store --root "$work" --jobs 2 "bench=sha256:$mh"
+measure "$IMGWATCH" verify-store --root "$work" --jobs 2 --offline "bench=sha256:$mh"
 grep -q "no findings" "$work/out" || { cat "$work/out" "$work/err" >&2; exit 1; }
 j2_s=$secs j2_rss=$rss
 

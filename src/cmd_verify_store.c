@@ -4,8 +4,11 @@
  * with the registry.  Read-only.
  */
 #include "cli.h"
+#include "config/config.h"
 #include "ref/ref.h"
+#include "registry/registry.h"
 #include "runtime/containerd.h"
+#include "runtime/mismatch.h"
 #include "runtime/store.h"
 #include "util/buf.h"
 #include "util/json.h"
@@ -20,7 +23,8 @@
 
 static const char usage_text[]
     = "Usage: imgwatch verify-store [--containerd SOCK | --root DIR] [--namespace NS] [-o table|json]\n"
-      "                             [--jobs N] [--all-blobs] [--fail-on SEV] [REF...]\n"
+      "                             [--jobs N] [--all-blobs] [--fail-on SEV] [--config F]\n"
+      "                             [--offline] [REF...]\n"
       "\n"
       "Verify the local image store of a node: for each image, walk index -> manifest\n"
       "-> config -> layers, check each blob's size, then its sha256, in parallel.\n"
@@ -36,6 +40,9 @@ static const char usage_text[]
       "  -j, --jobs N        hashing threads (default: one per core)\n"
       "  --all-blobs         also verify blobs that no image refers to\n"
       "  --fail-on SEV       exit 1 when a finding is at or above SEV (default: high)\n"
+      "  --config F          registry settings (insecure, ca, credentials) for the\n"
+      "                      comparison with the registry\n"
+      "  --offline           do not ask registries: verify the blobs only\n"
       "\n"
       "REF selects images: with --containerd an image name (as `ctr images ls` shows\n"
       "it); with --root alone NAME=sha256:DIGEST or sha256:DIGEST.  With --root alone\n"
@@ -43,7 +50,10 @@ static const char usage_text[]
       "and every other blob is checked against its name.\n"
       "\n"
       "Findings: store-corrupt [critical] (a blob is missing, truncated, oversize,\n"
-      "or hashes to another digest), unverified [medium] (a blob could not be read).\n"
+      "or hashes to another digest), store-mismatch [critical] (an image name points\n"
+      "to another digest than the registry's tag, or to a digest the registry does\n"
+      "not hold), unverified [medium] (a blob could not be read, or the registry\n"
+      "could not be asked).\n"
       "\n"
       "Exit status: 0 no finding at or above --fail-on, 1 findings, 2 usage or input\n"
       "error, 3 the store or containerd could not be reached.\n";
@@ -55,8 +65,10 @@ typedef struct options
   const char *namespace_;
   const char *output;
   const char *fail_on;
+  const char *config;
   int jobs;
   bool all_blobs;
+  bool offline;
 } options;
 
 static int
@@ -215,8 +227,8 @@ ref_matches (const char *name, const char *arg)
 /* Images named by containerd, per namespace; blobs through its content
  * API, or from dir when --root is given too. */
 static int
-verify_containerd (iw_store_report **out, const options *o, const iw_content_store *dir, char **refs,
-                   int n_refs, const iw_store_verify_options *vo)
+verify_containerd (iw_store_report **out, const options *o, const iw_content_store *dir, iw_registry *reg,
+                   char **refs, int n_refs, const iw_store_verify_options *vo)
 {
   iw_containerd *c = NULL;
   iw_store_report *total = iw_xcalloc (1, sizeof *total);
@@ -273,6 +285,8 @@ verify_containerd (iw_store_report **out, const options *o, const iw_content_sto
             rc = iw_store_verify (&r, dir ? dir : api, &chosen, vo, &err);
           if (rc == 0)
             merge (total, r);
+          if (rc == 0 && reg)
+            rc = iw_store_compare_registry (total, reg, &chosen, &err);
         }
       iw_store_report_free (r);
       iw_content_store_free (api);
@@ -321,6 +335,8 @@ run (int argc, char **argv)
     OPT_NAMESPACE,
     OPT_ALL_BLOBS,
     OPT_FAIL_ON,
+    OPT_CONFIG,
+    OPT_OFFLINE,
   };
   static const struct option longopts[] = {
     { "root", required_argument, NULL, OPT_ROOT },
@@ -330,13 +346,16 @@ run (int argc, char **argv)
     { "jobs", required_argument, NULL, 'j' },
     { "all-blobs", no_argument, NULL, OPT_ALL_BLOBS },
     { "fail-on", required_argument, NULL, OPT_FAIL_ON },
+    { "config", required_argument, NULL, OPT_CONFIG },
+    { "offline", no_argument, NULL, OPT_OFFLINE },
     { NULL, 0, NULL, 0 },
   };
-  options o = { NULL, NULL, NULL, "table", "high", 0, false };
+  options o = { NULL, NULL, NULL, "table", "high", NULL, 0, false, false };
   iw_content_store *cs = NULL;
   iw_store_images images = IW_STORE_IMAGES_INIT;
   iw_store_verify_options vo = IW_STORE_VERIFY_OPTIONS_INIT;
   iw_store_report *report = NULL;
+  iw_registry *reg = NULL;
   iw_error *err = NULL;
   int c, ret = IW_EXIT_USAGE, fail_rank;
   double t0;
@@ -377,6 +396,12 @@ run (int argc, char **argv)
       case OPT_FAIL_ON:
         o.fail_on = optarg;
         break;
+      case OPT_CONFIG:
+        o.config = optarg;
+        break;
+      case OPT_OFFLINE:
+        o.offline = true;
+        break;
       default:
         iw_cli_error ("verify-store", "unknown option or missing value: \"%s\"", argv[optind - 1]);
         fprintf (stderr, "Run 'imgwatch help verify-store' for usage.\n");
@@ -407,10 +432,30 @@ run (int argc, char **argv)
       ret = IW_EXIT_USAGE;
       goto done;
     }
+  if (!o.offline)
+    {
+      iw_config *cfg = NULL;
+      int rc;
+
+      if (o.config && iw_config_load (&cfg, o.config, &err) < 0)
+        {
+          iw_cli_error ("verify-store", "%s", iw_error_msg (err));
+          ret = IW_EXIT_USAGE;
+          goto done;
+        }
+      rc = iw_registry_new (&reg, cfg, NULL, &err);
+      iw_config_free (cfg);
+      if (rc < 0)
+        {
+          iw_cli_error ("verify-store", "%s", iw_error_msg (err));
+          ret = IW_EXIT_USAGE;
+          goto done;
+        }
+    }
   t0 = now ();
   if (o.containerd)
     {
-      ret = verify_containerd (&report, &o, cs, argv + optind, argc - optind, &vo);
+      ret = verify_containerd (&report, &o, cs, reg, argv + optind, argc - optind, &vo);
       if (ret != IW_EXIT_OK)
         goto done;
     }
@@ -433,7 +478,8 @@ run (int argc, char **argv)
             }
           vo.all_blobs = true;
         }
-      if (iw_store_verify (&report, cs, &images, &vo, &err) < 0)
+      if (iw_store_verify (&report, cs, &images, &vo, &err) < 0
+          || (reg && iw_store_compare_registry (report, reg, &images, &err) < 0))
         {
           iw_cli_error ("verify-store", "%s", iw_error_msg (err));
           ret = IW_EXIT_UNAVAILABLE;
@@ -461,6 +507,7 @@ run (int argc, char **argv)
     if (severity_rank (report->findings[i].severity) >= fail_rank)
       ret = IW_EXIT_FINDINGS;
 done:
+  iw_registry_free (reg);
   iw_store_report_free (report);
   iw_store_images_clear (&images);
   iw_content_store_free (cs);

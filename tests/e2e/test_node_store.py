@@ -1,5 +1,6 @@
 """verify-store against a real containerd: a clean node, a flipped byte in a
-layer, a deleted blob, a tampered manifest, and containerd gone.
+layer, a deleted blob, a tampered manifest, names that disagree with the
+registry (store-mismatch), and containerd gone.
 
 Each test starts its own containerd (temp root, state and socket), pulls an
 image pushed to the session's test registry with `ctr images pull`, runs a
@@ -41,8 +42,17 @@ def pulled(containerd, registry, oci, unique_repo):
     return ref, digest, containerd.manifest(ref)
 
 
+@pytest.fixture
+def cfg(tmp_path, registry):
+    """Registry settings: the test registry speaks plain HTTP."""
+    path = tmp_path / "imgwatch.yaml"
+    path.write_text("registries:\n  %s: {insecure: true}\n" % json.dumps(registry.host))
+    return str(path)
+
+
 def verify(run_imgwatch, *args):
-    r = run_imgwatch("verify-store", "-o", "json", *args)
+    r = run_imgwatch("verify-store", "-o", "json", *args,
+                     env={"DOCKER_CONFIG": "/nonexistent/iw-docker-config"})
     assert r.returncode in (0, 1), r.stderr
     return r, json.loads(r.stdout)
 
@@ -55,9 +65,9 @@ def flip(path, offset):
         f.write(bytes([b[0] ^ 0x01]))
 
 
-def test_clean_node_has_no_finding(containerd, pulled, run_imgwatch):
+def test_clean_node_has_no_finding(containerd, pulled, run_imgwatch, cfg):
     ref, digest, manifest = pulled
-    r, doc = verify(run_imgwatch, "--containerd", containerd.socket)
+    r, doc = verify(run_imgwatch, "--containerd", containerd.socket, "--config", cfg)
     assert r.returncode == 0
     assert doc["kind"] == "StoreVerification"
     assert doc["findings"] == []
@@ -67,13 +77,13 @@ def test_clean_node_has_no_finding(containerd, pulled, run_imgwatch):
     layer_bytes = sum(l["size"] for l in manifest["layers"])
     assert doc["summary"]["bytes"] >= layer_bytes
     # The table says so too, and names are usable as REF arguments.
-    t = run_imgwatch("verify-store", "--containerd", containerd.socket, ref, check=0)
+    t = run_imgwatch("verify-store", "--containerd", containerd.socket, "--config", cfg, ref, check=0)
     assert "no findings" in t.stdout
 
 
-def test_clean_node_through_the_directory_too(containerd, pulled, run_imgwatch):
+def test_clean_node_through_the_directory_too(containerd, pulled, run_imgwatch, cfg):
     ref, digest, manifest = pulled
-    r, doc = verify(run_imgwatch, "--containerd", containerd.socket, "--root", containerd.root)
+    r, doc = verify(run_imgwatch, "--containerd", containerd.socket, "--root", containerd.root, "--config", cfg)
     assert r.returncode == 0 and doc["findings"] == []
     # --root alone: every manifest found and every blob checked.
     r, doc = verify(run_imgwatch, "--root", containerd.root)
@@ -87,11 +97,11 @@ def test_flipped_layer_byte_is_store_corrupt(containerd, pulled, run_imgwatch, m
     layer = manifest["layers"][-1]["digest"]
     flip(containerd.blob_path(layer), manifest["layers"][-1]["size"] // 2)
     if mode == "api":
-        args = ["--containerd", containerd.socket]
+        args = ["--containerd", containerd.socket, "--offline"]
     elif mode == "root":
-        args = ["--containerd", containerd.socket, "--root", containerd.root]
+        args = ["--containerd", containerd.socket, "--root", containerd.root, "--offline"]
     else:
-        args = ["--root", containerd.root, "%s=%s" % (ref, digest)]
+        args = ["--root", containerd.root, "--offline", "%s=%s" % (ref, digest)]
     r, doc = verify(run_imgwatch, *args)
     assert r.returncode == 1
     assert len(doc["findings"]) == 1
@@ -109,7 +119,7 @@ def test_deleted_blob_is_store_corrupt_missing(containerd, pulled, run_imgwatch)
     ref, digest, manifest = pulled
     layer = manifest["layers"][0]["digest"]
     os.unlink(containerd.blob_path(layer))
-    r, doc = verify(run_imgwatch, "--containerd", containerd.socket)
+    r, doc = verify(run_imgwatch, "--containerd", containerd.socket, "--offline")
     assert r.returncode == 1
     [f] = doc["findings"]
     assert (f["check"], f["reason"], f["blob"], f["image"]) == ("store-corrupt", "missing", layer, ref)
@@ -119,7 +129,7 @@ def test_truncated_config_is_store_corrupt(containerd, pulled, run_imgwatch):
     ref, digest, manifest = pulled
     config = manifest["config"]["digest"]
     os.truncate(containerd.blob_path(config), manifest["config"]["size"] - 10)
-    r, doc = verify(run_imgwatch, "--containerd", containerd.socket, "--root", containerd.root)
+    r, doc = verify(run_imgwatch, "--containerd", containerd.socket, "--root", containerd.root, "--offline")
     assert r.returncode == 1
     [f] = doc["findings"]
     assert (f["reason"], f["role"], f["blob"]) == ("truncated", "config", config)
@@ -133,10 +143,52 @@ def test_tampered_manifest_is_not_followed(containerd, pulled, run_imgwatch):
     # Same length, other bytes: a poisoned manifest that would point elsewhere.
     with open(path, "wb") as f:
         f.write(body.replace(b'"schemaVersion"', b'"schemaVersioN"'))
-    r, doc = verify(run_imgwatch, "--containerd", containerd.socket)
+    r, doc = verify(run_imgwatch, "--containerd", containerd.socket, "--offline")
     assert r.returncode == 1
     [f] = doc["findings"]
     assert (f["reason"], f["role"], f["blob"]) == ("hash", "manifest", digest)
+
+
+def test_other_image_imported_under_the_name_is_store_mismatch(containerd, pulled, oci, run_imgwatch, cfg):
+    ref, digest, manifest = pulled
+    local = oci.build(files={"/bin/sh": BUSYBOX, "/iw/nonce": "not what the registry has\n"})
+    assert containerd.import_image(local.layout, ref) == local.digest
+    r, doc = verify(run_imgwatch, "--containerd", containerd.socket, "--config", cfg)
+    assert r.returncode == 1
+    [f] = doc["findings"]
+    assert (f["check"], f["severity"], f["reason"]) == ("store-mismatch", "critical", "digest-absent")
+    assert f["image"] == ref and f["blob"] == local.digest
+    assert local.digest in f["message"] and digest in f["message"]
+    # Offline, the blobs alone are sound: nothing to report.
+    r, doc = verify(run_imgwatch, "--containerd", containerd.socket, "--offline")
+    assert r.returncode == 0 and doc["findings"] == []
+
+
+def test_tag_moved_in_the_registry_is_store_mismatch(containerd, pulled, oci, registry, run_imgwatch, cfg):
+    ref, digest, manifest = pulled
+    newer = oci.push(oci.build(), ref)
+    r, doc = verify(run_imgwatch, "--containerd", containerd.socket, "--config", cfg)
+    assert r.returncode == 1
+    [f] = doc["findings"]
+    assert (f["check"], f["reason"], f["image"], f["blob"]) == ("store-mismatch", "tag-moved", ref, digest)
+    assert newer in f["message"]
+    # Pulling again repairs it.
+    containerd.pull(ref)
+    r, doc = verify(run_imgwatch, "--containerd", containerd.socket, "--config", cfg)
+    assert r.returncode == 0 and doc["findings"] == []
+
+
+def test_registry_that_cannot_answer_is_unverified(containerd, oci, run_imgwatch, cfg):
+    local = oci.build()
+    name = "127.0.0.1:1/t/unreachable:1"
+    containerd.import_image(local.layout, name)
+    r, doc = verify(run_imgwatch, "--containerd", containerd.socket, "--config", cfg)
+    assert r.returncode == 0  # medium is below the default --fail-on high
+    [f] = doc["findings"]
+    assert (f["check"], f["severity"], f["image"]) == ("unverified", "medium", name)
+    r = run_imgwatch("verify-store", "--containerd", containerd.socket, "--config", cfg, "--fail-on", "medium",
+                     env={"DOCKER_CONFIG": "/nonexistent/iw-docker-config"})
+    assert r.returncode == 1 and "unverified" in r.stdout
 
 
 def test_unknown_ref_is_a_usage_error(containerd, pulled, run_imgwatch):
