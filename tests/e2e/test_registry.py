@@ -337,3 +337,30 @@ def test_registry__token_expiry_is_honoured(run_imgwatch, registry_factory, oci,
     # With a 1-second token, the index and each child are still fetched fine.
     r = run_imgwatch("resolve", "--config", cfg, "-o", "json", ref, check=0, env=empty_docker_config(tmp_path))
     assert json.loads(r.stdout)["items"][0]["digest"] == digest
+
+
+# --- one dead registry does not stall the others --------------------------
+
+
+def test_registry__circuit_breaker_fails_fast_and_others_resolve(run_imgwatch, registry, oci, unique_repo,
+                                                                 tmp_path):
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    dead = "127.0.0.1:%d" % s.getsockname()[1]
+    s.close()  # nothing listens there now
+    live = "%s/%s:v1" % (registry.host, unique_repo)
+    digest = oci.push(oci.build(), live)
+    cfg = write_config(tmp_path, {registry.host: {"insecure": True}, dead: {"insecure": True}})
+    dead_refs = ["%s/app:t%d" % (dead, i) for i in range(40)]
+    r = run_imgwatch("resolve", "--config", cfg, *(dead_refs + [live]), check=1,
+                     env=empty_docker_config(tmp_path))
+    assert r.stdout == "%s\t%s\n" % (live, digest)
+    lines = [x for x in r.stderr.splitlines() if x.startswith("imgwatch resolve: ")]
+    assert len(lines) == 40
+    assert "circuit open" in r.stderr.splitlines()[0]  # the warning, once
+    assert all("network error" in line for line in lines)
+    # At most 16 in flight plus 4 started after the first failures, before the
+    # fifth opened the circuit; the rest failed fast.
+    assert sum("circuit open" in line for line in lines) >= 40 - 16 - 4
