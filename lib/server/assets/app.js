@@ -210,7 +210,7 @@ function renderImage(ref, data) {
     h("div", { class: "meta" }, sevBadge(img.severity), " running ",
       h("span", { class: "digest" }, (img.runningDigests || []).map(shortDigest).join(", ") || "—"),
       " · registry has ", h("span", { class: "digest" }, shortDigest(img.registryDigest))),
-    h("h2", {}, "Findings"), findings.length ? findings : h("div", { class: "empty" }, "No open finding."),
+    h("h2", {}, "Findings"), ...(findings.length ? findings : [h("div", { class: "empty" }, "No open finding.")]),
     h("h2", {}, "Workloads"), workloads,
     h("h2", {}, "Lineage"), kv([["repository", (img.registry || "") + "/" + (img.repository || "")], ["source", link],
       ["revision", src.revision], ["authors", src.authors], ["created", src.created]]),
