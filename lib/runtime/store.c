@@ -772,6 +772,10 @@ run_workers (verifier *v, int jobs, iw_error **err)
   return ret;
 }
 
+/* A command that repairs the image.  containerd keeps a blob's record
+ * after its file is damaged or gone, and a pull trusts that record: the
+ * record goes first, then the image with a synchronous garbage collection
+ * (which deletes the damaged file), then a pull fetches it all again. */
 static char *
 remediation_for (const iw_store_image *img, const char *blob_digest)
 {
@@ -781,9 +785,10 @@ remediation_for (const iw_store_image *img, const char *blob_digest)
     return iw_xasprintf ("ctr -n %s content rm %s, then pull the image that uses it again", ns,
                          blob_digest ? blob_digest : img->digest);
   if (blob_digest)
-    return iw_xasprintf ("ctr -n %s content rm %s && ctr -n %s images pull %s", ns, blob_digest, ns,
-                         img->name);
-  return iw_xasprintf ("ctr -n %s images rm %s && ctr -n %s images pull %s", ns, img->name, ns, img->name);
+    return iw_xasprintf ("ctr -n %s content rm %s; ctr -n %s images rm --sync %s && ctr -n %s images pull %s",
+                         ns, blob_digest, ns, img->name, ns, img->name);
+  return iw_xasprintf ("ctr -n %s images rm --sync %s && ctr -n %s images pull %s", ns, img->name, ns,
+                       img->name);
 }
 
 static void

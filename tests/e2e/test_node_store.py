@@ -57,6 +57,15 @@ def verify(run_imgwatch, *args):
     return r, json.loads(r.stdout)
 
 
+def apply_fix(containerd, remediation):
+    """Run a suggested fix against the test containerd: its socket is not the
+    default one, and the test registry speaks plain HTTP."""
+    import subprocess
+    cmd = remediation.replace("ctr ", "ctr --address %s " % containerd.socket)
+    cmd = cmd.replace(" images pull ", " images pull --plain-http ")
+    subprocess.run(["sh", "-c", cmd], check=True, capture_output=True)
+
+
 def flip(path, offset):
     with open(path, "r+b") as f:
         f.seek(offset)
@@ -113,6 +122,12 @@ def test_flipped_layer_byte_is_store_corrupt(containerd, pulled, run_imgwatch, m
     t = run_imgwatch("verify-store", *args)
     assert t.returncode == 1
     assert "store-corrupt" in t.stdout and layer in t.stdout and ref in t.stdout
+    # The suggested fix repairs the store.
+    assert f["remediation"] == ("ctr -n default content rm %s; ctr -n default images rm --sync %s && "
+                                "ctr -n default images pull %s" % (layer, ref, ref))
+    apply_fix(containerd, f["remediation"])
+    r, doc = verify(run_imgwatch, *args)
+    assert r.returncode == 0 and doc["findings"] == []
 
 
 def test_deleted_blob_is_store_corrupt_missing(containerd, pulled, run_imgwatch):
@@ -123,6 +138,10 @@ def test_deleted_blob_is_store_corrupt_missing(containerd, pulled, run_imgwatch)
     assert r.returncode == 1
     [f] = doc["findings"]
     assert (f["check"], f["reason"], f["blob"], f["image"]) == ("store-corrupt", "missing", layer, ref)
+    assert f["remediation"].endswith("ctr -n default images pull " + ref)
+    apply_fix(containerd, f["remediation"])
+    r, doc = verify(run_imgwatch, "--containerd", containerd.socket, "--offline")
+    assert r.returncode == 0 and doc["findings"] == []
 
 
 def test_truncated_config_is_store_corrupt(containerd, pulled, run_imgwatch):
