@@ -50,18 +50,38 @@ take_labels (iw_reg_facts *f, const iw_image_labels *l)
     f->label_created = iw_xstrdup (l->created ? l->created : l->config_created);
 }
 
-/* Does every running ID of ai equal the expected digest itself? */
+/* Must expected's manifest be read to judge ai's running IDs?  Not when
+ * every one equals expected itself, nor for a repo digest that differs
+ * from a single manifest (it cannot be a child: an existence check
+ * decides).  An index, a config ID or a bare ID needs it. */
 static bool
-all_match_expected (const iw_assess_image *ai)
+needs_detail (const iw_assess_image *ai, bool maybe_index)
 {
   for (size_t i = 0; i < ai->inv->n_running; i++)
     {
       const iw_inv_running *r = &ai->inv->running[i];
 
-      if (r->digest == NULL || r->kind == IW_IMAGE_ID_CONFIG || strcmp (r->digest, ai->facts.expected) != 0)
-        return false;
+      if (r->digest == NULL)
+        continue;
+      if (r->kind == IW_IMAGE_ID_CONFIG)
+        return true;
+      if (strcmp (r->digest, ai->facts.expected) == 0)
+        continue;
+      if (r->kind == IW_IMAGE_ID_UNKNOWN || maybe_index)
+        return true;
     }
-  return true;
+  return false;
+}
+
+/* Could the media type be an index or manifest list?  Unknown counts as yes. */
+static bool
+maybe_index (const iw_resolution *r)
+{
+  if (r->is_index)
+    return true;
+  if (r->media_type == NULL)
+    return true;
+  return strstr (r->media_type, "index") != NULL || strstr (r->media_type, "manifest.list") != NULL;
 }
 
 typedef struct pending_check
@@ -75,6 +95,7 @@ int
 iw_assess_resolve (iw_assessment *a, const iw_check_ctx *ctx, iw_registry *reg, bool lineage, iw_error **err)
 {
   const iw_ref **refs = iw_xcalloc (a->n_images + 1, sizeof *refs);
+  bool *is_idx = iw_xcalloc (a->n_images + 1, sizeof *is_idx);
   size_t *which = iw_xcalloc (a->n_images + 1, sizeof *which);
   iw_ref **detail_refs = NULL;
   iw_resolution *res = NULL;
@@ -117,6 +138,7 @@ iw_assess_resolve (iw_assessment *a, const iw_check_ctx *ctx, iw_registry *reg, 
         }
       else
         f->expected = iw_xstrdup (res[k].digest);
+      is_idx[k] = maybe_index (&res[k]);
     }
   iw_resolutions_free (res, n);
   res = NULL;
@@ -127,7 +149,7 @@ iw_assess_resolve (iw_assessment *a, const iw_check_ctx *ctx, iw_registry *reg, 
     {
       iw_assess_image *ai = &a->images[which[k]];
 
-      if (ai->facts.expected == NULL || (!lineage && all_match_expected (ai)))
+      if (ai->facts.expected == NULL || (!lineage && !needs_detail (ai, is_idx[k])))
         continue;
       detail_refs[n_detail] = iw_ref_dup (ai->inv->ref);
       free (detail_refs[n_detail]->digest);
@@ -257,6 +279,7 @@ done:
   free (checks);
   free (pend);
   free (refs);
+  free (is_idx);
   free (which);
   return rc;
 }
