@@ -171,6 +171,22 @@ id_kind_name (iw_image_id_kind k)
     }
 }
 
+/* Write what yajl_gen holds once there is at least min bytes of it: one
+ * fwrite per 64 KiB rather than one per token. */
+static void
+flush_json (yajl_gen g, size_t min)
+{
+  const unsigned char *buf;
+  size_t len;
+
+  yajl_gen_get_buf (g, &buf, &len);
+  if (len >= min && len > 0)
+    {
+      fwrite (buf, 1, len, stdout);
+      yajl_gen_clear (g);
+    }
+}
+
 static void
 json_row (list_ctx *c, const iw_record *r)
 {
@@ -211,6 +227,7 @@ json_row (list_ctx *c, const iw_record *r)
   gen_kv (g, "source", r->source);
   yajl_gen_map_close (g);
   c->printed++;
+  flush_json (g, 64 * 1024);
 }
 
 static int
@@ -256,13 +273,6 @@ on_progress (const iw_kube_stats *s, void *userdata)
 
   fprintf (stderr, "\r\033[Kimgwatch list: %zu pods, %zu containers...", s->pods, s->records);
   c->progress_shown = true;
-}
-
-static void
-print_out (void *ctx, const char *s, size_t len)
-{
-  (void)ctx;
-  fwrite (s, 1, len, stdout);
 }
 
 static int
@@ -383,7 +393,6 @@ run (int argc, char **argv)
   if (c.json)
     {
       c.g = yajl_gen_alloc (NULL);
-      yajl_gen_config (c.g, yajl_gen_print_callback, print_out, NULL);
       yajl_gen_config (c.g, yajl_gen_validate_utf8, 0);
       yajl_gen_map_open (c.g);
       gen_kv (c.g, "apiVersion", "imgwatch/v1");
@@ -415,6 +424,7 @@ run (int argc, char **argv)
       if (rc < 0)
         gen_kv (c.g, "error", iw_error_msg (err));
       yajl_gen_map_close (c.g);
+      flush_json (c.g, 0);
       fputc ('\n', stdout);
       yajl_gen_free (c.g);
     }

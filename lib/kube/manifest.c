@@ -356,6 +356,45 @@ out:
 
 /* --- the source ------------------------------------------------------- */
 
+/* Could the file hold ReplicaSets or Jobs, whose owners a first pass must
+ * learn?  Their specs always carry "replicas" or "backoffLimit" (the API
+ * server defaults them); pods never do.  A plain byte search over the page
+ * cache costs a few milliseconds per 100 MB, a parse pass costs a hundred
+ * times more, and `kubectl get pods -A -o json` holds only pods.  A false
+ * hit only costs the extra pass; a ReplicaSet written without replicas is
+ * missed, and its pods' owners are then inferred from their labels. */
+static bool
+may_hold_owners (input *in)
+{
+  static const char *const needles[] = { "\"replicas\"", "\"backoffLimit\"" };
+  enum
+  {
+    KEEP = 16
+  };
+  char *buf;
+  size_t kept = 0, n;
+  bool hit = false;
+
+  if (fseek (in->f, 0, SEEK_SET) < 0)
+    return true;
+  buf = iw_xmalloc (CHUNK + KEEP);
+  while (!hit && (n = fread (buf + kept, 1, CHUNK, in->f)) > 0)
+    {
+      size_t len = kept + n;
+
+      for (size_t i = 0; i < sizeof needles / sizeof needles[0] && !hit; i++)
+        hit = memmem (buf, len, needles[i], strlen (needles[i])) != NULL;
+      kept = len < KEEP ? len : KEEP;
+      memmove (buf, buf + len - kept, kept);
+    }
+  free (buf);
+  /* Start again from the top; the peeked bytes are read again from the file. */
+  if (fseek (in->f, 0, SEEK_SET) < 0)
+    return true;
+  in->peek_pos = in->peek_len = 0;
+  return hit;
+}
+
 int
 iw_source_read_file_stats (const char *path, iw_record_fn fn, void *userdata, iw_kube_stats *stats_out,
                            iw_kube_progress_fn progress, void *progress_userdata, iw_error **err)
@@ -399,7 +438,7 @@ iw_source_read_file_stats (const char *path, iw_record_fn fn, void *userdata, iw
   }
   source = iw_xasprintf ("file:%s", is_stdin ? "stdin" : path);
   p = iw_kube_parser_new (source, in.name, fn, userdata);
-  if (json && seekable)
+  if (json && seekable && may_hold_owners (&in))
     {
       iw_kube_parser_set_mode (p, IW_KUBE_PARSE_OWNERS_ONLY);
       if (read_json (p, &in, NULL, NULL, NULL, err) < 0)

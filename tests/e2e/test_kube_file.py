@@ -146,9 +146,11 @@ def test_partial_table_is_flagged(tmp_path, run_imgwatch):
     assert r.returncode == 2
     assert r.stdout.count("\n") > 500
     assert "incomplete" in r.stderr and "invalid JSON" in r.stderr
-    # A regular file is read twice: the error comes before any row.
+    # A regular file holding ReplicaSets is read twice (owners first): the
+    # error comes before any row.
+    rs = kubeobjs.cluster()[1][0]
     path = tmp_path / "p.json"
-    path.write_text(bad)
+    path.write_text(kubeobjs.kubectl_list([rs] + pods)[:-200] + "!!")
     r = run_imgwatch("list", "-f", path)
     assert r.returncode == 2 and r.stdout == "" and "invalid JSON" in r.stderr
 

@@ -141,7 +141,8 @@ test_kube_pods__file_list_uses_replicasets_printed_later (void **state)
         "\"image\":\"x:1\"}]}},{\"apiVersion\":\"apps/"
         "v1\",\"kind\":\"ReplicaSet\",\"metadata\":{\"name\":\"c-5f\","
         "\"namespace\":\"ns\",\"uid\":\"u\",\"ownerReferences\":[{\"kind\":\"Rollout\",\"name\":\"canary\","
-        "\"controller\":true}]},\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":"
+        "\"controller\":true}]},\"spec\":{\"replicas\":1,\"template\":{\"spec\":{\"containers\":[{\"name\":"
+        "\"a\",\"image\":"
         "\"x:1\"}]}}}}],\"kind\":\"List\",\"metadata\":{\"resourceVersion\":\"\"}}\n";
   char *path = write_temp (text);
   got g = { 0 };
