@@ -661,7 +661,13 @@ scan_token_starts (locator *l, iw_error **err)
       type = tok.type;
       if (type == YAML_SCALAR_TOKEN)
         while (next < l->n_sites && order[next].end == tok.end_mark.index)
-          l->sites[order[next++].site].start = tok.start_mark.index;
+          {
+            iw_pin_site *site = &l->sites[order[next++].site];
+
+            site->start = tok.start_mark.index;
+            site->line = tok.start_mark.line + 1;
+            site->col = tok.start_mark.column + 1;
+          }
       yaml_token_delete (&tok);
       if (type == YAML_STREAM_END_TOKEN)
         break;

@@ -273,6 +273,15 @@ test_pin__sites_describe_where (void **state)
   assert_memory_equal (in + s[0].start, "'x/a:1'", 7);
   assert_int_equal (s[0].end - s[0].start, 7);
   iw_pin_sites_free (s, n);
+
+  /* With an anchor and a tag, the position is the scalar's own. */
+  in = "kind: Pod\nspec:\n  containers:\n  - image: &i !!str\n      # why\n      x/a:1\n";
+  assert_int_equal (iw_pin_locate (&s, &n, in, strlen (in), "d.yaml", &err), 0);
+  assert_int_equal (n, 1);
+  assert_int_equal (s[0].line, 6);
+  assert_int_equal (s[0].col, 7);
+  assert_memory_equal (in + s[0].start, "x/a:1\n", 6);
+  iw_pin_sites_free (s, n);
 }
 
 static void
