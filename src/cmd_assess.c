@@ -310,7 +310,10 @@ run (int argc, char **argv)
 
       if (o.timeout)
         {
-          long ms = parse_duration (o.timeout) * 1000;
+          /* A quarter of the whole deadline per request, so that a registry
+             that hangs becomes an unverified finding (retries included)
+             before the deadline ends the run. */
+          long ms = parse_duration (o.timeout) * 1000 / 4;
 
           ro.request_timeout_ms = ms < 30000 ? ms : 30000;
           ro.connect_timeout_ms = ms < 10000 ? ms : 10000;

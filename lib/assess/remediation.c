@@ -268,7 +268,7 @@ trusted_target (const iw_check_ctx *ctx)
 }
 
 static void
-unverified_fix (iw_buf *b, const iw_assess_image *ai, const iw_finding *f)
+unverified_fix (iw_buf *b, const iw_assess_image *ai, const iw_finding *f, const iw_check_ctx *ctx)
 {
   const iw_reg_facts *facts = &ai->facts;
   const char *reg = ai->inv->ref ? ai->inv->ref->domain : NULL;
@@ -304,7 +304,12 @@ unverified_fix (iw_buf *b, const iw_assess_image *ai, const iw_finding *f)
       break;
     case IW_ENET:
     case IW_ETIMEOUT:
-      iw_buf_printf (b, NULL, "Check that %s is reachable from here: curl -sI https://%s/v2/\n", reg, reg);
+      {
+        const iw_registry_settings *rs = iw_config_registry (ctx->config, reg);
+
+        iw_buf_printf (b, NULL, "Check that %s is reachable from here: curl -sI %s://%s/v2/\n", reg,
+                       rs && rs->insecure ? "http" : "https", reg);
+      }
       break;
     default:
       if (f->running >= 0 && ai->inv->running[f->running].digest == NULL)
@@ -481,7 +486,7 @@ iw_assess_remediation (const iw_assess_image *ai, const iw_finding *f, const iw_
       }
       break;
     case IW_CHECK_UNVERIFIED:
-      unverified_fix (&b, ai, f);
+      unverified_fix (&b, ai, f, ctx);
       break;
     case IW_CHECK_PULL_POLICY:
       if (expected)

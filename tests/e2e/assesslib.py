@@ -146,3 +146,90 @@ def run_local(cmd, manifest):
                        env=dict(os.environ, KUBECONFIG=os.devnull))
     assert r.returncode == 0, "%s failed: %s" % (" ".join(local), r.stderr)
     return json.loads(r.stdout)
+
+
+class WorkloadAPI:
+    """A minimal Kubernetes API over plain HTTP on 127.0.0.1 for commands that
+    have no --local form (`kubectl rollout restart`): discovery for apps/v1,
+    GET of the workloads it holds, and PATCH, which it records (and answers
+    with the object unchanged).  Use as a context manager; .patches lists
+    (path, content type, decoded body)."""
+
+    RESOURCES = {"Deployment": "deployments", "StatefulSet": "statefulsets", "DaemonSet": "daemonsets"}
+
+    def __init__(self, objects):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.objects = {}
+        for obj in objects:
+            md = obj["metadata"]
+            self.objects["/apis/apps/v1/namespaces/%s/%s/%s" % (
+                md["namespace"], self.RESOURCES[obj["kind"]], md["name"])] = obj
+        self.patches = []
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _send(self, code, body):
+                data = json.dumps(body).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                path = self.path.split("?")[0]
+                if path == "/version":
+                    return self._send(200, {"major": "1", "minor": "32", "gitVersion": "v1.32.0"})
+                if path == "/api":
+                    return self._send(200, {"kind": "APIVersions", "versions": ["v1"]})
+                if path == "/apis":
+                    gv = {"groupVersion": "apps/v1", "version": "v1"}
+                    return self._send(200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
+                        {"name": "apps", "versions": [gv], "preferredVersion": gv}]})
+                if path == "/api/v1":
+                    return self._send(200, {"kind": "APIResourceList", "groupVersion": "v1", "resources": []})
+                if path == "/apis/apps/v1":
+                    return self._send(200, {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "apps/v1",
+                                            "resources": [{"name": r, "singularName": k.lower(), "namespaced": True,
+                                                           "kind": k, "verbs": ["get", "list", "patch"]}
+                                                          for k, r in WorkloadAPI.RESOURCES.items()]})
+                if path in api.objects:
+                    return self._send(200, api.objects[path])
+                self._send(404, {"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                                 "reason": "NotFound", "code": 404, "message": "%s not found" % path})
+
+            def do_PATCH(self):
+                path = self.path.split("?")[0]
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                api.patches.append((path, self.headers.get("Content-Type"), json.loads(body)))
+                if path not in api.objects:
+                    return self._send(404, {"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                                            "reason": "NotFound", "code": 404, "message": "not found"})
+                self._send(200, api.objects[path])
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+    def run(self, cmd, home):
+        """Run a suggested kubectl command exactly as printed, against this server."""
+        argv = shlex.split(cmd)
+        assert argv[0] == "kubectl", cmd
+        argv = ["kubectl", "--server", "http://127.0.0.1:%d" % self.server.server_address[1]] + argv[1:]
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ, KUBECONFIG=os.devnull, HOME=home))
+        assert r.returncode == 0, "%s failed: %s" % (" ".join(argv), r.stderr)
+        return r.stdout

@@ -13,6 +13,7 @@ import os
 import re
 import secrets
 import shutil
+import subprocess
 
 import jsonschema
 import pytest
@@ -154,6 +155,15 @@ def test_assess__spec_pinned_x_runtime_y(registry, oci, unique_repo, assess, tmp
     f = finding_of(image_of(doc, pinned), "integrity-unknown")
     assert x in f["message"] and y in f["message"]
     assert "kubectl -n pay rollout restart deployment/ledger" in f["remediation"]
+    # `rollout restart` has no --local form: run it against a minimal API server.
+    with al.WorkloadAPI([cluster.manifests[("pay", "Deployment", "ledger")]]) as api:
+        for cmd in al.kubectl_commands(f["remediation"]):
+            api.run(cmd, str(tmp_path))
+        assert len(api.patches) == 1
+        path, ctype, body = api.patches[0]
+        assert path == "/apis/apps/v1/namespaces/pay/deployments/ledger"
+        assert ctype == "application/strategic-merge-patch+json"
+        assert "kubectl.kubernetes.io/restartedAt" in body["spec"]["template"]["metadata"]["annotations"]
     # The same pods running x are clean.
     cluster2 = al.Cluster().deployment("pay", "ledger", pinned, [pullable(host_repo, x)])
     rc, doc, _ = assess(cluster2, cfg)
@@ -283,7 +293,7 @@ def test_assess__registry_down_is_unverified(oci, assess, tmp_path):
     assert rc == 1
     f = finding_of(image_of(doc, ref), "unverified")
     assert "network" in f["message"]
-    assert "curl -sI" in f["remediation"]
+    assert "curl -sI http://%s/v2/" % host in f["remediation"]
     rc, doc, _ = assess(cluster, cfg)
     assert rc == 0  # medium is below the default --fail-on high
 
@@ -447,3 +457,86 @@ def test_assess__usage_and_input_errors(run_imgwatch, tmp_path):
     assert "broken.json" in r.stderr
     assert r.stdout == ""
     r = run_imgwatch("assess", "--from-file", str(tmp_path / "missing.json"), check=2)
+
+
+def test_assess__timeout_bounds_a_hanging_registry(assess, tmp_path):
+    import socket
+    # A registry that accepts connections and never answers.
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    try:
+        host = "127.0.0.1:%d" % sock.getsockname()[1]
+        ref = host + "/slow/app@" + random_digest()
+        cluster = al.Cluster().deployment("s", "slow", ref, [pullable(host + "/slow/app", ref.split("@")[1])])
+        cfg = al.write_config(str(tmp_path / "cfg.yaml"), host, trusted=[host])
+        pods = cluster.write(str(tmp_path / "pods.json"))
+        r = subprocess.run([os.environ.get("IMGWATCH") or os.path.join(REPO_ROOT, "build", "asan", "imgwatch"),
+                            "assess", "--from-file", pods, "--config", cfg, "-o", "json", "--timeout", "4",
+                            "--fail-on", "medium"], capture_output=True, text=True, timeout=60)
+        # Each request gets a quarter of the deadline: the hanging registry
+        # becomes an unverified finding, never a hang, never a pass.
+        assert r.returncode == 1, (r.returncode, r.stderr)
+        doc = json.loads(r.stdout)
+        f = finding_of(image_of(doc, ref), "unverified")
+        assert "timed out" in f["message"]
+        assert "curl -sI http://%s/v2/" % host in f["remediation"]
+    finally:
+        sock.close()
+
+
+def test_assess__unreachable_cluster_exits_3(run_imgwatch, tmp_path):
+    from iwtest.util import free_port
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        "clusters: [{name: k, cluster: {server: 'https://127.0.0.1:%d', insecure-skip-tls-verify: true}}]\n"
+        "users: [{name: u, user: {token: t}}]\n"
+        "contexts: [{name: c, context: {cluster: k, user: u}}]\n" % free_port())
+    r = run_imgwatch("assess", "--kubeconfig", str(kubeconfig), "-A", "-o", "json", check=3)
+    assert "127.0.0.1" in r.stderr
+    assert r.stdout == ""
+
+
+def test_assess__terminal_gets_colour_and_progress(registry, oci, unique_repo, imgwatch_bin, tmp_path):
+    import pty
+    host_repo = "%s/%s" % (registry.host, unique_repo)
+    ref = host_repo + ":latest"
+    v1 = oci.push(oci.build(), ref)
+    oci.push(oci.build(), ref)
+    pods = al.Cluster().deployment("shop", "gb", ref, [pullable(host_repo, v1)], "IfNotPresent").write(
+        str(tmp_path / "pods.json"))
+    cfg = al.write_config(str(tmp_path / "cfg.yaml"), registry.host, trusted=[registry.host])
+
+    def run_on_pty(env):
+        out_master, out_slave = pty.openpty()
+        err_master, err_slave = pty.openpty()
+        p = subprocess.Popen([imgwatch_bin, "assess", "--from-file", pods, "--config", cfg],
+                             stdout=out_slave, stderr=err_slave, env=dict(os.environ, **env))
+        os.close(out_slave)
+        os.close(err_slave)
+        chunks = {out_master: b"", err_master: b""}
+        import select
+        open_fds = [out_master, err_master]
+        while open_fds:
+            ready, _, _ = select.select(open_fds, [], [], 30)
+            assert ready, "imgwatch hung"
+            for fd in ready:
+                try:
+                    data = os.read(fd, 65536)
+                except OSError:
+                    data = b""
+                if not data:
+                    open_fds.remove(fd)
+                    os.close(fd)
+                else:
+                    chunks[fd] += data
+        assert p.wait(timeout=30) == 1
+        return chunks[out_master].decode(), chunks[err_master].decode()
+
+    # An empty NO_COLOR counts as unset (no-color.org).
+    out, err = run_on_pty({"NO_COLOR": ""})
+    assert "\033[31mhigh" in out  # the severity cell, coloured
+    assert "asking the registry" in err and "1/1" in err
+    out, err = run_on_pty({"NO_COLOR": "1"})
+    assert "\033[" not in out
