@@ -18,6 +18,7 @@
 #include "kube/kube.h"
 #include "registry/registry.h"
 #include "runtime/containerd.h"
+#include "runtime/docker.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -118,6 +119,7 @@ typedef struct assess_opts
   iw_kube_options kube;
   const char *from_file;
   const char *containerd;
+  const char *docker;
   const char *config;
   const char *output;
   const char *fail_on;
@@ -138,6 +140,7 @@ parse (assess_opts *o, int argc, char **argv)
     { "selector", required_argument, NULL, 'l' },
     { "from-file", required_argument, NULL, 'f' },
     { "containerd", required_argument, NULL, 'D' },
+    { "docker", required_argument, NULL, 'K' },
     { "config", required_argument, NULL, 'C' },
     { "output", required_argument, NULL, 'o' },
     { "fail-on", required_argument, NULL, 'F' },
@@ -175,6 +178,9 @@ parse (assess_opts *o, int argc, char **argv)
         break;
       case 'D':
         o->containerd = optarg;
+        break;
+      case 'K':
+        o->docker = optarg;
         break;
       case 'C':
         o->config = optarg;
@@ -282,6 +288,11 @@ run (int argc, char **argv)
       rc = iw_source_read_file_stats (o.from_file, iw_inventory_add_fn, inv, NULL,
                                       progress.on ? on_kube_progress : NULL, NULL, &err);
     }
+  else if (o.docker)
+    {
+      source = iw_xasprintf ("docker:%s", o.docker);
+      rc = iw_docker_list_containers (o.docker, iw_inventory_add_fn, inv, &err);
+    }
   else if (o.containerd)
     {
       source = iw_xasprintf ("containerd:%s", o.containerd);
@@ -381,8 +392,8 @@ const iw_command iw_cmd_assess = {
   .name = "assess",
   .summary = "the Live Assessment: running images the registry cannot vouch for, by risk",
   .usage = "Usage: imgwatch assess [--kubeconfig F] [--context C] [-n NS | -A] [-l SELECTOR]\n"
-           "                       [--from-file F|- | --containerd SOCK] [--config F]\n"
-           "                       [-o table|json|sarif]\n"
+           "                       [--from-file F|- | --containerd SOCK | --docker SOCK]\n"
+           "                       [--config F] [-o table|json|sarif]\n"
            "                       [--fail-on SEVERITY] [--timeout DURATION] [--wide]\n"
            "                       [--no-lineage] [--offline]\n"
            "\n"
@@ -401,6 +412,7 @@ const iw_command iw_cmd_assess = {
            "                        (JSON or YAML) from F, or - for stdin, instead of a cluster\n"
            "  --containerd SOCK     assess the containers of a node's containerd instead\n"
            "                        (-n: one containerd namespace; default: all)\n"
+           "  --docker SOCK         the containers of a Docker Engine (or podman service)\n"
            "  --config F            policy: trustedRegistries, movingTags, registries, ...\n"
            "  -o, --output FORMAT   table (default), json (imgwatch/v1) or sarif (2.1.0)\n"
            "  --fail-on SEVERITY    exit 1 when a finding is at least this severe:\n"

@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "kube/kube.h"
 #include "runtime/containerd.h"
+#include "runtime/docker.h"
 #include "util/mem.h"
 
 #include <getopt.h>
@@ -305,11 +306,12 @@ run (int argc, char **argv)
     { "use-pull-secrets", no_argument, NULL, 's' },
     { "chunk-size", required_argument, NULL, 'C' },
     { "containerd", required_argument, NULL, 'D' },
+    { "docker", required_argument, NULL, 'K' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
   iw_kube_options o = IW_KUBE_OPTIONS_INIT;
-  const char *from_file = NULL, *output = "table", *containerd = NULL;
+  const char *from_file = NULL, *output = "table", *containerd = NULL, *docker = NULL;
   list_ctx c = { 0 };
   iw_kube_stats stats = { 0 };
   iw_error *err = NULL;
@@ -342,6 +344,9 @@ run (int argc, char **argv)
         break;
       case 'D':
         containerd = optarg;
+        break;
+      case 'K':
+        docker = optarg;
         break;
       case 'o':
         output = optarg;
@@ -403,6 +408,8 @@ run (int argc, char **argv)
   if (from_file)
     rc = iw_source_read_file_stats (from_file, on_record, &c, &stats, progress ? on_progress : NULL, &c,
                                     &err);
+  else if (docker)
+    rc = iw_docker_list_containers (docker, on_record, &c, &err);
   else if (containerd)
     rc = iw_containerd_list_containers (containerd, o.namespace_, on_record, &c, &err);
   else
@@ -475,6 +482,7 @@ const iw_command iw_cmd_list = {
            "                        (JSON or YAML, several documents) from F, or - for stdin\n"
            "  --containerd SOCK     list the containers of a node's containerd instead\n"
            "                        (-n: one containerd namespace; default: all)\n"
+           "  --docker SOCK         the containers of a Docker Engine (or podman service)\n"
            "  -o, --output FORMAT   table (default) or json\n"
            "  --use-pull-secrets    read the pods' imagePullSecrets (needs get secrets)\n"
            "  --chunk-size N        pods per API page (default 500), as kubectl --chunk-size\n"
