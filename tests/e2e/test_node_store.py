@@ -248,3 +248,64 @@ def test_bad_usage(run_imgwatch, tmp_path):
     assert r.returncode == 2 and "blobs/sha256" in r.stderr
     r = run_imgwatch("verify-store", "--root", str(tmp_path / "nope"))
     assert r.returncode == 2
+
+
+@pytest.mark.parametrize("fmt", ["oci", "docker"])
+def test_multi_arch_index_with_one_platform_pulled(containerd, registry, oci, unique_repo, run_imgwatch, cfg,
+                                                   fmt):
+    """containerd pulls only its platform of an index: the others are not
+    damage; a damaged layer of the pulled platform is, named with the index's
+    image name."""
+    ref = registry.ref(unique_repo, "multi")
+    index, children = oci.push_index(None, ref, format=fmt)
+    assert containerd.pull(ref) == index
+    r, doc = verify(run_imgwatch, "--containerd", containerd.socket, "--config", cfg)
+    assert r.returncode == 0 and doc["findings"] == []
+    assert doc["summary"]["skippedPlatformManifests"] == 1
+    # index + amd64 manifest + config + layer
+    assert doc["summary"]["blobs"] == 4
+    with open(containerd.blob_path(children["linux/amd64"]), "rb") as f:
+        manifest = json.load(f)
+    layer = manifest["layers"][0]["digest"]
+    flip(containerd.blob_path(layer), 7)
+    r, doc = verify(run_imgwatch, "--containerd", containerd.socket, "--offline")
+    assert r.returncode == 1
+    [f] = doc["findings"]
+    assert (f["reason"], f["blob"], f["image"]) == ("hash", layer, ref)
+
+
+def test_big_layer_streams_in_chunks_through_the_api(containerd, registry, oci, unique_repo, run_imgwatch):
+    """A layer of several MiB comes back as many Read messages; each must
+    continue where the last ended."""
+    img = oci.build(files={"/big": os.urandom(6 * 1024 * 1024)})
+    ref = registry.ref(unique_repo, "big")
+    digest = oci.push(img, ref)
+    containerd.pull(ref)
+    r, doc = verify(run_imgwatch, "--containerd", containerd.socket, "--offline")
+    assert r.returncode == 0 and doc["findings"] == []
+    assert doc["summary"]["bytes"] > 6 * 1024 * 1024
+    manifest = containerd.manifest(ref)
+    layer = manifest["layers"][0]
+    flip(containerd.blob_path(layer["digest"]), layer["size"] - 3)
+    r, doc = verify(run_imgwatch, "--containerd", containerd.socket, "--offline")
+    assert r.returncode == 1 and [f["blob"] for f in doc["findings"]] == [layer["digest"]]
+
+
+def test_namespaces_are_verified_each_with_its_own_content(containerd, registry, oci, unique_repo,
+                                                          run_imgwatch):
+    a = registry.ref(unique_repo, "a")
+    b = registry.ref(unique_repo, "b")
+    oci.push(oci.build(), a)
+    oci.push(oci.build(), b)
+    containerd.pull(a, namespace="k8s.io")
+    containerd.pull(b, namespace="default")
+    r, doc = verify(run_imgwatch, "--containerd", containerd.socket, "--offline")
+    assert r.returncode == 0 and doc["summary"]["images"] == 2
+    layer = containerd.manifest(a, namespace="k8s.io")["layers"][0]["digest"]
+    os.unlink(containerd.blob_path(layer))
+    r, doc = verify(run_imgwatch, "--containerd", containerd.socket, "--offline", "--namespace", "default")
+    assert r.returncode == 0 and doc["summary"]["images"] == 1
+    r, doc = verify(run_imgwatch, "--containerd", containerd.socket, "--offline")
+    assert r.returncode == 1
+    [f] = doc["findings"]
+    assert (f["namespace"], f["image"], f["reason"]) == ("k8s.io", a, "missing")
