@@ -96,17 +96,23 @@ static char *
 workloads_cell (const iw_assess_image *ai, bool wide)
 {
   iw_buf b = IW_BUF_INIT ((size_t)-1);
+  iw_finding all = { 0 };
+  char **ids;
 
   if (!wide)
     return iw_xasprintf ("%zu", ai->n_workloads);
-  for (size_t i = 0; i < ai->inv->n_workloads; i++)
+  all.workloads = iw_xcalloc (ai->inv->n_workloads + 1, sizeof *all.workloads);
+  all.n_workloads = ai->inv->n_workloads;
+  for (size_t i = 0; i < all.n_workloads; i++)
+    all.workloads[i] = i;
+  ids = iw_assess_finding_workloads (ai, &all);
+  for (size_t i = 0; ids[i]; i++)
     {
-      char *id = iw_inv_workload_id (&ai->inv->workloads[i]);
-
-      if (strstr (iw_buf_cstr (&b), id) == NULL)
-        iw_buf_printf (&b, NULL, "%s%s", b.len ? "," : "", id);
-      free (id);
+      iw_buf_printf (&b, NULL, "%s%s", i ? "," : "", ids[i]);
+      free (ids[i]);
     }
+  free (ids);
+  free (all.workloads);
   return iw_buf_take (&b);
 }
 

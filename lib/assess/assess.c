@@ -61,27 +61,36 @@ iw_assessment_free (iw_assessment *a)
   free (a);
 }
 
-/* Distinct namespace/kind/name among an image's workloads. */
+static int
+cmp_workload_ptr (const void *pa, const void *pb)
+{
+  const iw_inv_workload *a = *(const iw_inv_workload *const *)pa, *b = *(const iw_inv_workload *const *)pb;
+  int c = strcmp (a->namespace_ ? a->namespace_ : "", b->namespace_ ? b->namespace_ : "");
+
+  if (c == 0)
+    c = strcmp (a->kind, b->kind);
+  if (c == 0)
+    c = strcmp (a->name ? a->name : "", b->name ? b->name : "");
+  return c;
+}
+
+/* Distinct namespace/kind/name among an image's workloads (its containers
+ * are separate workloads in the inventory); O(n log n). */
 static size_t
 count_workloads (const iw_inv_image *img)
 {
+  const iw_inv_workload **ws;
   size_t n = 0;
 
+  if (img->n_workloads < 2)
+    return img->n_workloads;
+  ws = iw_xcalloc (img->n_workloads, sizeof *ws);
   for (size_t i = 0; i < img->n_workloads; i++)
-    {
-      const iw_inv_workload *w = &img->workloads[i];
-      bool seen = false;
-
-      for (size_t j = 0; j < i && !seen; j++)
-        {
-          const iw_inv_workload *v = &img->workloads[j];
-
-          seen = strcmp (w->kind, v->kind) == 0
-                 && strcmp (w->name ? w->name : "", v->name ? v->name : "") == 0
-                 && strcmp (w->namespace_ ? w->namespace_ : "", v->namespace_ ? v->namespace_ : "") == 0;
-        }
-      n += !seen;
-    }
+    ws[i] = &img->workloads[i];
+  qsort (ws, img->n_workloads, sizeof *ws, cmp_workload_ptr);
+  for (size_t i = 0; i < img->n_workloads; i++)
+    n += i == 0 || cmp_workload_ptr (&ws[i - 1], &ws[i]) != 0;
+  free (ws);
   return n;
 }
 
@@ -186,23 +195,48 @@ iw_assessment_fails (const iw_assessment *a, iw_severity sev)
   return w >= 0 && w >= (int)sev;
 }
 
+typedef struct id_pos
+{
+  char *id;
+  size_t pos;
+} id_pos;
+
+static int
+cmp_id_pos (const void *pa, const void *pb)
+{
+  const id_pos *a = pa, *b = pb;
+  int c = strcmp (a->id, b->id);
+
+  return c ? c : (a->pos > b->pos) - (a->pos < b->pos);
+}
+
+static int
+cmp_pos (const void *pa, const void *pb)
+{
+  const id_pos *a = pa, *b = pb;
+
+  return (a->pos > b->pos) - (a->pos < b->pos);
+}
+
 char **
 iw_assess_finding_workloads (const iw_assess_image *ai, const iw_finding *f)
 {
   char **out = iw_xcalloc (f->n_workloads + 1, sizeof *out);
+  id_pos *ids = iw_xcalloc (f->n_workloads + 1, sizeof *ids);
   size_t n = 0;
 
+  /* Deduplicate in O(n log n), keeping the first occurrence's order. */
   for (size_t i = 0; i < f->n_workloads; i++)
-    {
-      char *id = iw_inv_workload_id (&ai->inv->workloads[f->workloads[i]]);
-      bool dup = false;
-
-      for (size_t j = 0; j < n && !dup; j++)
-        dup = strcmp (out[j], id) == 0;
-      if (dup)
-        free (id);
-      else
-        out[n++] = id;
-    }
+    ids[i] = (id_pos){ iw_inv_workload_id (&ai->inv->workloads[f->workloads[i]]), i };
+  qsort (ids, f->n_workloads, sizeof *ids, cmp_id_pos);
+  for (size_t i = 0; i < f->n_workloads; i++)
+    if (n > 0 && strcmp (ids[n - 1].id, ids[i].id) == 0)
+      free (ids[i].id);
+    else
+      ids[n++] = ids[i];
+  qsort (ids, n, sizeof *ids, cmp_pos);
+  for (size_t i = 0; i < n; i++)
+    out[i] = ids[i].id;
+  free (ids);
   return out;
 }

@@ -540,3 +540,54 @@ def test_assess__terminal_gets_colour_and_progress(registry, oci, unique_repo, i
     assert "asking the registry" in err and "1/1" in err
     out, err = run_on_pty({"NO_COLOR": "1"})
     assert "\033[" not in out
+
+
+def test_assess__from_the_kubernetes_api(registry, oci, unique_repo, assess, run_imgwatch, tmp_path):
+    from iwtest.kubeapi import KubeAPI, make_pki
+    host_repo = "%s/%s" % (registry.host, unique_repo)
+    ref = host_repo + ":latest"
+    v1 = oci.push(oci.build(), ref)
+    oci.push(oci.build(), ref)
+    cluster = (al.Cluster()
+               .deployment("shop", "green-burrito", ref, [pullable(host_repo, v1)] * 2, "IfNotPresent")
+               .deployment("kube-system", "dns", "%s@%s" % (host_repo, v1), [pullable(host_repo, v1)]))
+    cfg = al.write_config(str(tmp_path / "cfg.yaml"), registry.host, trusted=[registry.host])
+    pods = [i for i in cluster.items if i["kind"] == "Pod"]
+    rss = [i for i in cluster.items if i["kind"] == "ReplicaSet"]
+    with KubeAPI(make_pki(tmp_path / "pki"), {"pods": pods, "replicasets": rss}) as api:
+        kubeconfig = api.kubeconfig(tmp_path / "kubeconfig")
+        r = run_imgwatch("assess", "--kubeconfig", kubeconfig, "-A", "--config", cfg, "-o", "json", check=1)
+        doc = json.loads(r.stdout)
+        jsonschema.validate(doc, SCHEMA)
+        assert al.findings(doc) == {ref: [("integrity-stale", "high"), ("moving-tag", "medium"),
+                                          ("pull-policy", "medium")]}
+        assert doc["source"] == "kube:" + api.url
+        assert finding_of(image_of(doc, ref), "integrity-stale")["workloads"] == ["shop/Deployment/green-burrito"]
+        # The same from the file gives the same findings.
+        _, doc2, _ = assess(cluster, cfg)
+        assert al.findings(doc2) == al.findings(doc)
+        # One namespace only.
+        r = run_imgwatch("assess", "--kubeconfig", kubeconfig, "-n", "kube-system", "--config", cfg, "-o", "json",
+                         check=0)
+        assert al.findings(json.loads(r.stdout)) == {}
+
+
+def test_assess__tls_failure_is_unverified(registry_factory, oci, assess, tmp_path):
+    reg = registry_factory("tls")
+    ref = reg.ref("t/secure", "1.0")
+    d = oci.push(oci.build(), ref, ca=reg.ca_path)
+    cluster = al.Cluster().deployment("p", "secure", ref, [pullable("%s/t/secure" % reg.host, d)], "Always")
+    cfg = str(tmp_path / "cfg.yaml")
+    with open(cfg, "w") as f:  # no CA for it: verification must fail, and never fall back to HTTP
+        f.write("trustedRegistries: [%s]\nseverity: {moving-tag: info, pull-policy: info}\n" % json.dumps(reg.host))
+    rc, doc, _ = assess(cluster, cfg, "--fail-on", "medium")
+    assert al.findings(doc) == {ref: [("moving-tag", "info"), ("pull-policy", "info"), ("unverified", "medium")]}
+    f = finding_of(image_of(doc, ref), "unverified")
+    assert "TLS" in f["message"]
+    assert 'registries."%s".ca' % reg.host in f["remediation"]
+    # With the CA it verifies, and the image is clean.
+    with open(cfg, "a") as f:
+        f.write("registries:\n  %s: {ca: %s}\n" % (json.dumps(reg.host), reg.ca_path))
+    rc, doc, _ = assess(cluster, cfg, "--fail-on", "medium")
+    assert al.findings(doc) == {ref: [("moving-tag", "info"), ("pull-policy", "info")]}
+    assert rc == 0
