@@ -569,7 +569,10 @@ with_token (req *r, const char *scope, bool force)
   iw_error *e = NULL;
   int have;
 
-  if (force && !t->pending)
+  /* Drop the cached token only if it is the one just refused: another
+   * request may already have fetched a newer one. */
+  if (force && !t->pending && t->value && r->auth && strncmp (r->auth, "Bearer ", 7) == 0
+      && strcmp (r->auth + 7, t->value) == 0)
     {
       free (t->value);
       t->value = NULL;

@@ -6,8 +6,12 @@
  * Rejected (IW_EPARSE, the message says which rule):
  *   - invalid JSON, duplicate keys at any depth (jansson with
  *     JSON_REJECT_DUPLICATES), nesting deeper than jansson's limit;
- *   - a missing or unknown `mediaType`, or one that disagrees with the
- *     Content-Type the server sent (when that is a manifest type);
+ *   - an unknown `mediaType`, or one that disagrees with the Content-Type
+ *     the server sent (when that is a manifest type);
+ *   - a missing `mediaType`, unless the Content-Type is a manifest type
+ *     and the document has that type's shape (older OCI writers, umoci
+ *     among them, omit the field); with a generic or no Content-Type
+ *     nothing says what the document is, and it is refused;
  *   - `manifests` together with `layers` or `config`; an index without
  *     `manifests`, a manifest without `config`;
  *   - descriptors without a valid digest, or with a negative size.

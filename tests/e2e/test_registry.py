@@ -364,3 +364,39 @@ def test_registry__circuit_breaker_fails_fast_and_others_resolve(run_imgwatch, r
     # At most 16 in flight plus 4 started after the first failures, before the
     # fifth opened the circuit; the rest failed fast.
     assert sum("circuit open" in line for line in lines) >= 40 - 16 - 4
+
+
+def test_registry__progress_bar_only_on_a_terminal(imgwatch_bin, run_imgwatch, registry, oci, unique_repo,
+                                                   insecure_config):
+    import pty
+    import subprocess
+
+    refs = ["%s/%s:p%d" % (registry.host, unique_repo, i) for i in range(3)]
+    for ref in refs:
+        oci.push(oci.build(), ref)
+    many = (refs * 20)[:60]  # more than 50 references
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.run([imgwatch_bin, "resolve", "--config", insecure_config] + many,
+                           stdout=subprocess.PIPE, stderr=slave, timeout=60)
+        os.close(slave)
+        slave = None
+        err = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            err += chunk
+    finally:
+        if slave is not None:
+            os.close(slave)
+        os.close(master)
+    assert p.returncode == 0
+    assert len(p.stdout.decode().splitlines()) == 60
+    assert b"resolving [" in err and b"60/60" in err
+    # Not a terminal: no bar.
+    r = run_imgwatch("resolve", "--config", insecure_config, *many, check=0)
+    assert r.stderr == ""
