@@ -9,8 +9,10 @@
 #include "runtime/grpc.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/sha256.h"
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -183,6 +185,12 @@ iw_containerd_images (iw_store_images *out, iw_containerd *c, const char *ns, iw
 
 /* ---- content through the API ----------------------------------------- */
 
+static int
+doc_sink (const void *p, size_t n, void *ud, iw_error **err)
+{
+  return iw_buf_append (ud, p, n, err);
+}
+
 typedef struct api_ctx
 {
   iw_containerd *c;
@@ -311,6 +319,8 @@ typedef struct list_state
   const char *ns;
   Iwctd__ListImagesResponse *images;
   Iwctd__ListTasksResponse *tasks;
+  char ***chains; /* per image: NULL-terminated chain IDs of its present platforms, computed on demand */
+  iw_content_store *content;
   char *node;
   iw_record_fn fn;
   void *userdata;
@@ -387,6 +397,152 @@ repo_digest (const char *name, const char *digest)
   return out;
 }
 
+/* ---- what a container really runs ------------------------------------ */
+
+/* Read a small blob (an index, a manifest or a config) through the API. */
+static int
+read_doc (iw_buf *out, const iw_content_store *cs, const char *digest, iw_error **err)
+{
+  iw_buf_reset (out);
+  return cs->ops->read (cs->ctx, digest, (long long)IW_MANIFEST_MAX + 1, doc_sink, out, err);
+}
+
+/* The chain ID of a config's top layer: chain(0) = diff_ids[0],
+ * chain(n) = sha256(chain(n-1) + " " + diff_ids[n]), as containerd names
+ * the committed snapshot an image unpacks to. */
+static char *
+chain_id_of_config (const char *config, size_t len)
+{
+  json_error_t jerr;
+  json_t *root = json_loadb (config, len, JSON_REJECT_DUPLICATES, &jerr), *ids, *d;
+  char chain[IW_SHA256_DIGEST_STRLEN] = "";
+  size_t i;
+  char *out = NULL;
+
+  ids = json_object_get (json_object_get (root, "rootfs"), "diff_ids");
+  if (!json_is_array (ids) || json_array_size (ids) == 0)
+    goto done;
+  json_array_foreach (ids, i, d)
+  {
+    const char *diff = json_is_string (d) ? json_string_value (d) : NULL;
+
+    if (!iw_store_digest_valid (diff))
+      goto done;
+    if (i == 0)
+      memcpy (chain, diff, IW_SHA256_DIGEST_STRLEN);
+    else
+      {
+        char *both = iw_xasprintf ("%s %s", chain, diff);
+
+        iw_sha256_buf (both, strlen (both), chain);
+        free (both);
+      }
+  }
+  out = iw_xstrdup (chain);
+done:
+  json_decref (root);
+  return out;
+}
+
+static void
+chains_add (char ***v, size_t *n, char *s)
+{
+  *v = iw_xreallocarray (*v, *n + 2, sizeof **v);
+  (*v)[(*n)++] = s;
+  (*v)[*n] = NULL;
+}
+
+/* Chain IDs of every platform of a manifest or index present in the store. */
+static void
+collect_chains (char ***v, size_t *n, const iw_content_store *cs, const char *digest, int depth)
+{
+  iw_buf doc = IW_BUF_INIT (IW_MANIFEST_MAX);
+  iw_store_document *d = NULL;
+  iw_error *e = NULL;
+
+  if (depth > 4 || read_doc (&doc, cs, digest, &e) < 0
+      || iw_store_document_parse (&d, doc.data ? doc.data : "", doc.len, NULL, &e) < 0)
+    goto done;
+  if (d->is_index)
+    for (size_t i = 0; i < d->n_children; i++)
+      collect_chains (v, n, cs, d->children[i].digest, depth + 1);
+  else if (d->n_children > 0 && read_doc (&doc, cs, d->children[0].digest, &e) == 0)
+    {
+      char *chain = chain_id_of_config (doc.data ? doc.data : "", doc.len);
+
+      if (chain)
+        chains_add (v, n, chain);
+    }
+done:
+  iw_error_free (e);
+  iw_store_document_free (d);
+  iw_buf_free (&doc);
+}
+
+static bool
+image_has_chain (list_state *st, size_t i, const char *chain)
+{
+  const Iwctd__Image *img = st->images->images[i];
+
+  if (st->chains[i] == NULL)
+    {
+      size_t n = 0;
+
+      st->chains[i] = iw_xcalloc (1, sizeof *st->chains[i]);
+      if (img->target && iw_store_digest_valid (img->target->digest))
+        collect_chains (&st->chains[i], &n, st->content, img->target->digest, 0);
+    }
+  for (char **c = st->chains[i]; *c; c++)
+    if (strcmp (*c, chain) == 0)
+      return true;
+  return false;
+}
+
+/* The snapshot a container runs on is a child of the snapshot its image
+ * unpacked to, named by the image's chain ID.  Returns the index of the
+ * image (the named one first) whose content that is, or -1 when no image
+ * in the namespace has it; -2 when the container's snapshot cannot be
+ * read (then nothing is known beyond the image name). */
+static long
+running_image (list_state *st, const Iwctd__Container *ct, const Iwctd__Image *named)
+{
+  Iwctd__StatSnapshotRequest req = IWCTD__STAT_SNAPSHOT_REQUEST__INIT;
+  Iwctd__StatSnapshotResponse *resp = NULL;
+  iw_error *e = NULL;
+  char *parent = NULL;
+  long found = -1;
+
+  if (*ct->snapshot_key == '\0' || *ct->snapshotter == '\0')
+    return -2;
+  req.snapshotter = ct->snapshotter;
+  req.key = ct->snapshot_key;
+  if (call_unary ((ProtobufCMessage **)&resp, st->c, "/containerd.services.snapshots.v1.Snapshots/Stat",
+                  st->ns, &req.base, &iwctd__stat_snapshot_response__descriptor, LIST_MAX, &e)
+      < 0)
+    {
+      iw_log_debug ("container %s: snapshot %s: %s", ct->id, ct->snapshot_key, iw_error_msg (e));
+      iw_error_free (e);
+      return -2;
+    }
+  if (resp->info && iw_store_digest_valid (resp->info->parent))
+    parent = iw_xstrdup (resp->info->parent);
+  iwctd__stat_snapshot_response__free_unpacked (resp, NULL);
+  if (parent == NULL)
+    return -2;
+  for (size_t i = 0; i < st->images->n_images && found < 0; i++)
+    if (st->images->images[i] == named && image_has_chain (st, i, parent))
+      found = (long)i;
+  for (size_t i = 0; i < st->images->n_images && found < 0; i++)
+    if (st->images->images[i] != named && image_has_chain (st, i, parent))
+      found = (long)i;
+  if (found == -1)
+    iw_log_warn ("container %s in namespace %s runs on layers (chain %s) that no image in the namespace has, "
+                 "not those of %s",
+                 ct->id, st->ns, parent, ct->image);
+  free (parent);
+  return found;
+}
+
 static int
 on_container (const uint8_t *p, size_t n, void *ud, iw_error **err)
 {
@@ -397,6 +553,7 @@ on_container (const uint8_t *p, size_t n, void *ud, iw_error **err)
   const Iwctd__Image *img;
   const Iwctd__Process *task;
   iw_record *r = NULL;
+  long running;
   int ret = 0;
 
   if (m == NULL)
@@ -423,7 +580,17 @@ on_container (const uint8_t *p, size_t n, void *ud, iw_error **err)
   r->status_image = iw_xstrdup0 (r->image);
   r->pull_policy = IW_PULL_UNSET;
   img = r->image ? find_image (st, r->image) : NULL;
-  if (img && img->target && iw_store_digest_valid (img->target->digest))
+  running = running_image (st, ct, img);
+  if (running >= 0)
+    img = st->images->images[running];
+  if (running == -1)
+    {
+      /* Nothing here holds what it runs: say so, never the name's digest. */
+      memset (&r->image_id, 0, sizeof r->image_id);
+      r->image_id.kind = IW_IMAGE_ID_UNKNOWN;
+      r->image_id.raw = iw_xstrdup ("containerd: layers of no local image");
+    }
+  else if (img && img->target && iw_store_digest_valid (img->target->digest))
     {
       char *raw = repo_digest (img->name, img->target->digest);
 
@@ -457,7 +624,7 @@ list_namespace (iw_containerd *c, const char *ns, iw_record_fn fn, void *userdat
   Iwctd__ListImagesRequest ireq = IWCTD__LIST_IMAGES_REQUEST__INIT;
   Iwctd__ListTasksRequest treq = IWCTD__LIST_TASKS_REQUEST__INIT;
   Iwctd__ListContainersRequest creq = IWCTD__LIST_CONTAINERS_REQUEST__INIT;
-  list_state st = { c, ns, NULL, NULL, NULL, fn, userdata, 0 };
+  list_state st = { c, ns, NULL, NULL, NULL, NULL, NULL, fn, userdata, 0 };
   iw_grpc_call call = { 0 };
   char host[256];
   uint8_t *buf = NULL;
@@ -483,6 +650,9 @@ list_namespace (iw_containerd *c, const char *ns, iw_record_fn fn, void *userdat
       iw_error_wrap (err, "list tasks in namespace %s", ns);
       goto done;
     }
+  st.chains = iw_xcalloc (st.images->n_images + 1, sizeof *st.chains);
+  if (iw_containerd_content (&st.content, c, ns, err) < 0)
+    goto done;
   len = iwctd__list_containers_request__get_packed_size (&creq);
   buf = iw_xmalloc (len ? len : 1);
   iwctd__list_containers_request__pack (&creq, buf);
@@ -502,6 +672,10 @@ list_namespace (iw_containerd *c, const char *ns, iw_record_fn fn, void *userdat
     }
   ret = 0;
 done:
+  for (size_t i = 0; st.chains && i < st.images->n_images; i++)
+    iw_strv_free (st.chains[i]);
+  free (st.chains);
+  iw_content_store_free (st.content);
   free (buf);
   free (st.node);
   if (st.images)

@@ -98,3 +98,22 @@ def test_unreachable_containerd_is_exit_3(run_imgwatch, tmp_path):
     r = run_imgwatch("assess", "--containerd", str(tmp_path / "nope.sock"), "-o", "json")
     assert r.returncode == 3
     assert "nope.sock" in r.stderr
+
+
+def test_container_left_on_old_layers_after_a_new_pull_is_not_clean(containerd, registry, oci, unique_repo,
+                                                                    run_imgwatch, tmp_path):
+    """The node pulled the new :latest, but the running container still sits
+    on the old image's layers, which no image holds any more: assess must not
+    call it current (the record says the digest is unknown: unverified)."""
+    cfg = config(tmp_path, registry)
+    latest = registry.ref(unique_repo, "latest")
+    oci.push(build(oci), latest)
+    containerd.pull(latest)
+    containerd.run(latest, "web")
+    new = oci.push(build(oci), latest)
+    assert containerd.pull(latest) == new
+    rc, doc = assess(run_imgwatch, containerd, cfg, tmp_path)
+    [img] = [i for i in doc["images"] if i["reference"] == latest]
+    assert new not in img["runningDigests"]
+    [f] = [f for f in img["findings"] if f["check"] == "unverified"]
+    assert "no local image" in f["message"]

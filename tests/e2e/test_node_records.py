@@ -94,15 +94,31 @@ def test_stopped_task_is_terminated(containerd, registry, oci, unique_repo, run_
     assert item["state"] == "terminated"
 
 
-def test_image_repointed_after_start_reports_new_target(containerd, registry, oci, unique_repo, run_imgwatch):
-    """containerd keeps no digest per container: the record carries the
-    digest the name points to now (documented in docs/node.md)."""
-    ref, digest = image_in(containerd, registry, oci, unique_repo)
+def test_image_repointed_after_start_is_not_taken_for_the_new_one(containerd, registry, oci, unique_repo,
+                                                                   run_imgwatch):
+    """containerd keeps only the image name per container.  The record must
+    say what the container really runs (the image whose layers its snapshot
+    sits on), not what the name points to after a new pull."""
+    ref, old = image_in(containerd, registry, oci, unique_repo)
     containerd.run(ref, "c1")
-    ref2, digest2 = image_in(containerd, registry, oci, unique_repo)
-    assert ref2 == ref and digest2 != digest
+    # Keep the old image under a second name, then pull a new one under the first.
+    keep = registry.ref(unique_repo, "kept")
+    containerd.ctr("images", "tag", ref, keep)
+    ref2, new = image_in(containerd, registry, oci, unique_repo)
+    assert ref2 == ref and new != old
     [item] = list_json(run_imgwatch, "--containerd", containerd.socket)
-    assert item["imageID"]["digest"] == digest2
+    assert item["image"] == ref
+    assert item["imageID"]["digest"] == old
+    assert item["imageID"]["repository"] == ref.rsplit(":", 1)[0]
+
+    # Without any image holding the old layers, the digest is unknown: never
+    # the new digest, which would pass a stale container as current.
+    containerd.ctr("images", "rm", keep)
+    r = run_imgwatch("list", "--containerd", containerd.socket, "-o", "json", check=0)
+    [item] = json.loads(r.stdout)["items"]
+    assert item["imageID"]["kind"] == "unknown"
+    assert item["imageID"]["digest"] is None
+    assert "no image" in r.stderr
 
 
 def test_unreachable_containerd_is_exit_3(run_imgwatch):

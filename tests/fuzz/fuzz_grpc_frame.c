@@ -2,7 +2,7 @@
  * fuzz_grpc_frame.c - what containerd's socket sends back: the gRPC
  * framing, fed in two pieces cut where the second byte says, and every
  * message decoded as the protobuf response the first byte picks (content
- * chunks, images, containers, tasks, namespaces, content info).
+ * chunks, images, containers, tasks, namespaces, content info, snapshot info).
  */
 #include "containerd.pb-c.h"
 #include "runtime/grpc.h"
@@ -31,6 +31,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     &iwctd__read_content_response__descriptor,    &iwctd__list_images_response__descriptor,
     &iwctd__list_container_message__descriptor,   &iwctd__list_tasks_response__descriptor,
     &iwctd__list_namespaces_response__descriptor, &iwctd__info_response__descriptor,
+    &iwctd__stat_snapshot_response__descriptor,
   };
   const ProtobufCMessageDescriptor *type;
   iw_grpc_frames f;
@@ -39,7 +40,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 
   if (size < 2)
     return 0;
-  type = types[data[0] % 6];
+  type = types[data[0] % 7];
   cut = data[1] < size - 2 ? data[1] : size - 2;
   data += 2;
   size -= 2;
