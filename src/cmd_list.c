@@ -108,6 +108,11 @@ table_row (list_ctx *c, const iw_record *r)
   cells[5] = iw_xasprintf ("%s%s", or_dash (iw_pull_policy_name (r->pull_policy)),
                            r->pull_policy_defaulted ? " (default)" : "");
   cells[6] = iw_xstrdup (or_dash (r->node));
+  /* Names come from the cluster or a file: never let them drive the terminal. */
+  for (int i = 0; i < NCOLS; i++)
+    for (char *q = cells[i]; *q; q++)
+      if ((unsigned char)*q < 0x20 || *q == 0x7f)
+        *q = '?';
   if (c->flushed)
     {
       print_row (c, cells);

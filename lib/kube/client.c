@@ -36,6 +36,7 @@
 #endif
 
 #define EXEC_OUTPUT_MAX (1024 * 1024)
+#define EXEC_TIMEOUT_S 60
 #define TOKEN_FILE_MAX (64 * 1024)
 
 extern char **environ;
@@ -113,6 +114,8 @@ run_exec_plugin (iw_kube_client *c, iw_error **err)
   json_error_t jerr;
   const char *token = NULL, *exp = NULL, *cert = NULL, *key = NULL, *kind = NULL;
 
+  time_t deadline = time (NULL) + EXEC_TIMEOUT_S;
+
   for (char **p = environ; *p; p++)
     nenv++;
   for (char **p = ex->env; p && *p; p++)
@@ -153,8 +156,22 @@ run_exec_plugin (iw_kube_client *c, iw_error **err)
   for (;;)
     {
       char chunk[4096];
-      ssize_t n = read (out[0], chunk, sizeof chunk);
+      struct pollfd pfd = { out[0], POLLIN, 0 };
+      int left = (int)(deadline - time (NULL)) * 1000;
+      ssize_t n;
+      int pr = left > 0 ? poll (&pfd, 1, left) : 0;
 
+      if (pr < 0 && errno == EINTR)
+        continue;
+      if (pr == 0)
+        {
+          kill (pid, SIGKILL);
+          waitpid (pid, &status, 0);
+          iw_error_set (err, IW_ETIMEOUT, "exec credential plugin \"%s\" gave no credential within %d s",
+                        ex->command, EXEC_TIMEOUT_S);
+          goto done;
+        }
+      n = read (out[0], chunk, sizeof chunk);
       if (n < 0 && errno == EINTR)
         continue;
       if (n <= 0)

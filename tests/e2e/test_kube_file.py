@@ -169,3 +169,14 @@ def test_empty_input(tmp_path, run_imgwatch):
     path.write_text("---\n# nothing\n")
     r = run_imgwatch("list", "-f", path, check=True)
     assert r.stdout == "" and "No containers found" in r.stderr
+
+
+def test_table_neutralizes_control_characters(tmp_path, run_imgwatch):
+    path = tmp_path / "evil.json"
+    path.write_text(json.dumps({"kind": "Pod", "metadata": {"name": "p", "namespace": "x\u001b]0;pwned\u0007"},
+                                "spec": {"containers": [{"name": "c\nfake row", "image": "nginx\u001b[2J"}]}}))
+    r = run_imgwatch("list", "-f", path, check=True)
+    assert "\x1b" not in r.stdout and "\x07" not in r.stdout
+    assert len(r.stdout.splitlines()) == 2 and "c?fake row" in r.stdout
+    j = items(run_imgwatch("list", "-f", path, "-o", "json", check=True))
+    assert j[0]["image"] == "nginx\u001b[2J"  # JSON keeps the exact text, escaped
