@@ -117,6 +117,7 @@ class KubeAPI:
         self.changed = threading.Condition(threading.Lock())
         self.watch_epoch = 0  # bumped by drop_watches()
         self.expire_epoch = 0  # bumped by expire_watches()
+        self.open_watches = 0  # watches past their initial events, waiting for changes
         self.requests = []  # (method, path, user) of every request
         self.after_auth = None  # called with the path of every authenticated request
         self.lock = threading.Lock()
@@ -201,6 +202,16 @@ class KubeAPI:
         with self.changed:
             self.expire_epoch += 1
             self.changed.notify_all()
+
+    def wait_for_watches(self, n=1, timeout=20):
+        """Wait until n watches are open and waiting for changes."""
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while self.open_watches < n:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"{self.open_watches} watches open, want {n}")
+                self.changed.wait(min(left, 0.1))
 
     def drop_watches(self):
         """Close every open watch stream, as a restarting API server does."""
@@ -461,6 +472,7 @@ class _Handler(BaseHTTPRequestHandler):
                 (not selector or _match_selector(md.get("labels"), selector))
 
         expired = status_body(410, "Expired", f"too old resource version: {rv} ({api.compacted})")
+        counted = False
         try:
             with api.changed:
                 epoch, expire_epoch = api.watch_epoch, api.expire_epoch
@@ -478,6 +490,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return None
             deadline = time.monotonic() + timeout
             seen = start
+            with api.changed:
+                api.open_watches += 1
+                counted = True
             while True:
                 with api.changed:
                     pending = [e for e in api.events if e[0] > seen and e[1] == resource]
@@ -503,6 +518,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._chunk(b"")
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
             pass
+        finally:
+            if counted:
+                with api.changed:
+                    api.open_watches -= 1
         self.close_connection = True
         return None
 
