@@ -667,8 +667,42 @@ list_namespace (iw_containerd *c, const char *ns, iw_record_fn fn, void *userdat
   call.userdata = &st;
   if (iw_grpc_invoke (&call, err) < 0)
     {
-      iw_error_wrap (err, "list containers in namespace %s", ns);
-      goto done;
+      Iwctd__ListContainersResponse *all = NULL;
+
+      /* containerd before 1.3 has no ListStream: one List answer then. */
+      if (err == NULL || iw_error_code (*err) != IW_EUNSUPPORTED || st.containers > 0)
+        {
+          iw_error_wrap (err, "list containers in namespace %s", ns);
+          goto done;
+        }
+      iw_error_clear (err);
+      if (call_unary ((ProtobufCMessage **)&all, c, "/containerd.services.containers.v1.Containers/List", ns,
+                      &creq.base, &iwctd__list_containers_response__descriptor, LIST_MAX, err)
+          < 0)
+        {
+          iw_error_wrap (err, "list containers in namespace %s", ns);
+          goto done;
+        }
+      for (size_t i = 0; i < all->n_containers; i++)
+        {
+          Iwctd__ListContainerMessage m = IWCTD__LIST_CONTAINER_MESSAGE__INIT;
+          size_t mlen;
+          uint8_t *mbuf;
+          int rc;
+
+          m.container = all->containers[i];
+          mlen = iwctd__list_container_message__get_packed_size (&m);
+          mbuf = iw_xmalloc (mlen ? mlen : 1);
+          iwctd__list_container_message__pack (&m, mbuf);
+          rc = on_container (mbuf, mlen, &st, err);
+          free (mbuf);
+          if (rc < 0)
+            {
+              iwctd__list_containers_response__free_unpacked (all, NULL);
+              goto done;
+            }
+        }
+      iwctd__list_containers_response__free_unpacked (all, NULL);
     }
   ret = 0;
 done:

@@ -256,6 +256,10 @@ iw_grpc_invoke (const iw_grpc_call *call, iw_error **err)
     curl_easy_setopt (h, CURLOPT_HEADERDATA, &st);
     curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt (h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+    /* A peer that stops sending (a hung daemon, something that is not
+     * gRPC) fails the call instead of hanging it. */
+    curl_easy_setopt (h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt (h, CURLOPT_LOW_SPEED_TIME, 30L);
     if (call->timeout_ms > 0)
       curl_easy_setopt (h, CURLOPT_TIMEOUT_MS, call->timeout_ms);
     rc = curl_easy_perform (h);
