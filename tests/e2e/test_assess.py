@@ -14,11 +14,13 @@ import re
 import secrets
 import shutil
 import subprocess
+import time
 
 import jsonschema
 import pytest
 
 import assesslib as al
+from iwtest import util
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 with open(os.path.join(REPO_ROOT, "docs", "schema", "assessment-v1.schema.json")) as _f:
@@ -385,14 +387,26 @@ def test_assess__one_request_per_reference(registry, oci, unique_repo, tmp_path,
                            "IfNotPresent")
     pods = cluster.write(str(tmp_path / "pods.json"))
     cfg = al.write_config(str(tmp_path / "cfg.yaml"), registry.host, trusted=[registry.host])
-    before = registry.log().count('"HEAD /v2/%s/manifests/' % unique_repo)
+
+    def counts():
+        log = registry.log()
+        return (log.count('"HEAD /v2/%s/manifests/' % unique_repo),
+                len(re.findall(r'"GET /v2/%s/' % re.escape(unique_repo), log)))
+
+    # The registry writes its access log asynchronously: let the push's lines land.
+    while True:
+        heads0, gets0 = counts()
+        time.sleep(0.5)
+        if counts() == (heads0, gets0):
+            break
     r = run_imgwatch("assess", "--from-file", pods, "--config", cfg, "--no-lineage", "-o", "json")
-    after = registry.log().count('"HEAD /v2/%s/manifests/' % unique_repo)
-    gets = len(re.findall(r'"GET /v2/%s/' % re.escape(unique_repo), registry.log()))
+    util.wait_for(lambda: counts()[0] > heads0, timeout=10, what="the HEAD in the registry log")
+    time.sleep(0.5)
+    heads, gets = counts()
+    assert heads - heads0 == 1
+    assert gets - gets0 == 0
     doc = json.loads(r.stdout)
     assert doc["summary"]["containers"] == 200 and doc["summary"]["images"] == 1
-    assert after - before == 1
-    assert gets == 0
     img = image_of(doc, host_repo + ":v9")
     assert len(img["workloads"]) == 20
 
