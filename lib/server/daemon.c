@@ -53,6 +53,7 @@ struct iw_daemon
   pthread_cond_t cond;
   bool stop;
   bool dirty;
+  bool records_changed; /* not only webhook events since the last cycle */
   bool all_refresh;
   group *groups;
   size_t n_groups, cap_groups;
@@ -169,6 +170,7 @@ iw_daemon_set_records (iw_daemon *d, const char *source, iw_record **recs, size_
   for (size_t i = 0; i < n; i++)
     group_add (g, recs[i]);
   d->dirty = true;
+  d->records_changed = true;
   add_cause (d, cause);
   pthread_cond_signal (&d->cond);
   pthread_mutex_unlock (&d->lock);
@@ -211,6 +213,7 @@ iw_daemon_set_pod (iw_daemon *d, const char *source, const char *pod, iw_record 
         group_add (g, recs[i]);
     }
   d->dirty = true;
+  d->records_changed = true;
   add_cause (d, cause);
   pthread_cond_signal (&d->cond);
   pthread_mutex_unlock (&d->lock);
@@ -258,6 +261,7 @@ iw_daemon_poke (iw_daemon *d, bool all_refresh, const char *cause)
 {
   pthread_mutex_lock (&d->lock);
   d->dirty = true;
+  d->records_changed = true;
   d->all_refresh = d->all_refresh || all_refresh;
   add_cause (d, cause);
   pthread_cond_signal (&d->cond);
@@ -728,6 +732,29 @@ done:
   free (refresh);
 }
 
+/* Does any pending event name a reference that runs (domain/path:tag)?
+ * Events about images nothing runs need no assessment. */
+static bool
+relevant (srec **recs, size_t n, const pending *pend, size_t n_pend)
+{
+  bool hit = false;
+
+  for (size_t i = 0; i < n && !hit; i++)
+    {
+      iw_ref *ref = NULL;
+      char *key;
+
+      if (recs[i]->rec->image == NULL || iw_ref_parse (&ref, recs[i]->rec->image, NULL) < 0)
+        continue;
+      key = iw_xasprintf ("%s/%s:%s", ref->domain, ref->path, ref->tag ? ref->tag : "latest");
+      for (size_t j = 0; j < n_pend && !hit; j++)
+        hit = strcmp (key, pend[j].ref) == 0;
+      free (key);
+      iw_ref_free (ref);
+    }
+  return hit;
+}
+
 static void *
 worker (void *arg)
 {
@@ -744,6 +771,7 @@ worker (void *arg)
       bool all;
       char *cause;
       int64_t covered;
+      bool skip;
 
       if (!d->dirty && mono_ms () < next_reresolve)
         {
@@ -796,8 +824,11 @@ worker (void *arg)
       cause = d->causes;
       d->causes = NULL;
       covered = d->max_received;
+      skip = !d->records_changed && !all && n_pend > 0;
+      d->records_changed = false;
       d->dirty = false;
       pthread_mutex_unlock (&d->lock);
+      skip = skip && !relevant (recs, n, pend, n_pend);
 
       if (cause == NULL && n_pend)
         cause = iw_xasprintf ("registry event for %s%s", pend[0].ref, n_pend > 1 ? " and others" : "");
@@ -809,7 +840,20 @@ worker (void *arg)
           free (cause);
           cause = c;
         }
-      cycle (d, recs, n, pend, n_pend, all, cause, covered);
+      if (skip)
+        {
+          iw_error *err = NULL;
+
+          /* Only events about images nothing runs: record them as done. */
+          iw_metrics_add (d->metrics, "imgwatch_cycles_total", "result=\"skipped\"", 1);
+          if (covered && iw_store_inbox_done_before (d->store, covered, iw_store_now_ms (), &err) < 0)
+            {
+              iw_log_error ("history: %s", iw_error_msg (err));
+              iw_error_free (err);
+            }
+        }
+      else
+        cycle (d, recs, n, pend, n_pend, all, cause, covered);
 
       pthread_mutex_lock (&d->lock);
       for (size_t i = 0; i < n; i++)
@@ -889,6 +933,7 @@ iw_daemon_start (iw_daemon *d, iw_error **err)
   json_decref (p);
   pthread_mutex_lock (&d->lock);
   d->dirty = true;
+  d->records_changed = true;
   add_cause (d, "start");
   pthread_mutex_unlock (&d->lock);
   if (pthread_create (&d->thread, NULL, worker, d) != 0)

@@ -311,6 +311,44 @@ test_daemon__push_opens_restart_resolves_and_rollback_flags (void **state)
 }
 
 static void
+test_daemon__events_for_images_nothing_runs_need_no_assessment (void **state)
+{
+  fixture *x = *state;
+  iw_error *err = NULL;
+  iw_record **recs = iw_xcalloc (1, sizeof *recs);
+  iw_webhook_event ev = { (char *)"distribution:other",
+                          IW_WEBHOOK_PUSH,
+                          (char *)"127.0.0.1:5000",
+                          (char *)"someone-else",
+                          (char *)"latest",
+                          NULL,
+                          0 };
+  bool fresh;
+  long total, pending;
+  int calls;
+  unsigned long c;
+
+  recs[0] = rec2 ("gb-1", D1);
+  iw_daemon_set_records (x->d, "test", recs, 1, "initial list");
+  assert_int_equal (iw_daemon_start (x->d, &err), 0);
+  wait_cycle (x->d, 0);
+  calls = x->f.calls;
+  c = iw_daemon_cycles (x->d);
+  assert_int_equal (
+      iw_store_inbox_add (x->store, &fresh, ev.id, "distribution", "{}", iw_store_now_ms (), &err), 0);
+  iw_daemon_on_event (&ev, iw_store_now_ms (), x->d);
+  wait_cycle (x->d, c);
+  assert_int_equal (x->f.calls, calls);
+  assert_int_equal (iw_store_inbox_count (x->store, &total, &pending, &err), 0);
+  assert_int_equal (pending, 0);
+  /* An event about the running tag (implicit or explicit tag) does assess. */
+  c = iw_daemon_cycles (x->d);
+  push (x, D1, "distribution:mine");
+  wait_cycle (x->d, c);
+  assert_int_equal (x->f.calls, calls + 1);
+}
+
+static void
 test_daemon__events_stored_before_a_crash_are_processed_at_start (void **state)
 {
   fixture *x = *state;
@@ -395,6 +433,8 @@ main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown (test_daemon__push_opens_restart_resolves_and_rollback_flags, setup,
+                                     teardown),
+    cmocka_unit_test_setup_teardown (test_daemon__events_for_images_nothing_runs_need_no_assessment, setup,
                                      teardown),
     cmocka_unit_test_setup_teardown (test_daemon__events_stored_before_a_crash_are_processed_at_start, setup,
                                      teardown),
