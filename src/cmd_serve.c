@@ -92,6 +92,15 @@ typedef struct serve_opts
   size_t n_alerts;
 } serve_opts;
 
+/* Lineage labels last read for a reference, so periodic re-resolution
+ * can stay at HEAD requests (manifest GETs count as pulls on Docker Hub). */
+typedef struct lineage
+{
+  char *key;
+  char *digest;
+  char *source, *revision, *authors, *created;
+} lineage;
+
 /* What the assess callback needs between cycles. */
 typedef struct engine
 {
@@ -100,7 +109,67 @@ typedef struct engine
   iw_registry *reg;
   char *source;
   iw_metrics *metrics;
+  lineage *lin;
+  size_t n_lin;
 } engine;
+
+static void
+lineage_clear (lineage *l)
+{
+  free (l->key);
+  free (l->digest);
+  free (l->source);
+  free (l->revision);
+  free (l->authors);
+  free (l->created);
+}
+
+/* Remember the labels read in this cycle; fill in those not read. */
+static void
+carry_lineage (engine *e, iw_assessment *a)
+{
+  for (size_t i = 0; i < a->n_images; i++)
+    {
+      iw_reg_facts *f = &a->images[i].facts;
+      const char *key = a->images[i].inv->key;
+      lineage *l = NULL;
+
+      if (f->expected == NULL || key == NULL)
+        continue;
+      for (size_t k = 0; k < e->n_lin && l == NULL; k++)
+        if (strcmp (e->lin[k].key, key) == 0)
+          l = &e->lin[k];
+      if (f->label_source || f->label_revision || f->label_authors || f->label_created)
+        {
+          if (l == NULL)
+            {
+              e->lin = iw_xreallocarray (e->lin, e->n_lin + 1, sizeof *e->lin);
+              l = &e->lin[e->n_lin++];
+              memset (l, 0, sizeof *l);
+              l->key = iw_xstrdup (key);
+            }
+          else
+            {
+              char *k = iw_steal (&l->key);
+
+              lineage_clear (l);
+              l->key = k;
+            }
+          l->digest = iw_xstrdup (f->expected);
+          l->source = iw_xstrdup0 (f->label_source);
+          l->revision = iw_xstrdup0 (f->label_revision);
+          l->authors = iw_xstrdup0 (f->label_authors);
+          l->created = iw_xstrdup0 (f->label_created);
+        }
+      else if (l && strcmp (l->digest, f->expected) == 0)
+        {
+          f->label_source = iw_xstrdup0 (l->source);
+          f->label_revision = iw_xstrdup0 (l->revision);
+          f->label_authors = iw_xstrdup0 (l->authors);
+          f->label_created = iw_xstrdup0 (l->created);
+        }
+    }
+}
 
 /* "30s", "5m", "1h", "2d", or plain seconds; -1 when malformed. */
 static long
@@ -202,18 +271,21 @@ assess (iw_daemon_result *out, const iw_record *const *records, size_t n, const 
   int r = -1;
 
   /* The registry client keeps no answers between batches: every cycle
-   * asks again (HEAD per distinct tag), so refresh needs no extra work. */
-  (void)refresh;
-  (void)all_refresh;
+   * asks again (a HEAD per distinct tag), so events need no cache
+   * invalidation.  A periodic re-resolution (everything, no event) reads
+   * no labels: HEAD only, as Docker Hub's pull limits want. */
+  bool periodic = all_refresh && (refresh == NULL || refresh[0] == NULL);
+
   for (size_t i = 0; i < n; i++)
     iw_inventory_add (inv, records[i]);
   iw_inventory_finish (inv);
   a = iw_assessment_new (inv, e->source);
-  if (iw_assess_resolve (a, &e->ctx, e->reg, true, err) < 0)
+  if (iw_assess_resolve (a, &e->ctx, e->reg, !periodic, err) < 0)
     {
       iw_error_wrap (err, "ask the registry");
       goto done;
     }
+  carry_lineage (e, a);
   iw_assess_evaluate (a, &e->ctx);
   export_registry_metrics (e);
 
@@ -526,6 +598,7 @@ run (int argc, char **argv)
   else
     e.cfg = iw_config_new_default ();
   e.ctx.config = e.cfg;
+  rc = IW_EXIT_UNAVAILABLE;
   if (iw_store_open (&store, o.db, NULL, &err) < 0)
     goto fail;
 
@@ -665,6 +738,9 @@ done:
   iw_store_free (store);
   iw_metrics_free (metrics);
   iw_config_free (e.cfg);
+  for (size_t i = 0; i < e.n_lin; i++)
+    lineage_clear (&e.lin[i]);
+  free (e.lin);
   free (e.source);
   free (secret);
   free (token);

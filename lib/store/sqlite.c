@@ -987,8 +987,8 @@ iw_store_prune (iw_store *s, int64_t cutoff_ms, iw_error **err)
     "DELETE FROM findings WHERE resolved_at IS NOT NULL AND resolved_at < ?1",
     "DELETE FROM runs WHERE ended_at IS NOT NULL AND ended_at < ?1",
     /* A superseded observation ended when the next one began. */
-    "DELETE FROM tag_observations WHERE last_seen < ?1 AND id < (SELECT MAX(id) FROM tag_observations x "
-    "WHERE x.repository = tag_observations.repository AND x.tag = tag_observations.tag)",
+    ("DELETE FROM tag_observations WHERE last_seen < ?1 AND id < (SELECT MAX(id) FROM tag_observations x "
+     "WHERE x.repository = tag_observations.repository AND x.tag = tag_observations.tag)"),
     "DELETE FROM inbox WHERE done_at IS NOT NULL AND done_at < ?1",
   };
   sqlite3_stmt *st = NULL;

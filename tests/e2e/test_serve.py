@@ -275,3 +275,29 @@ def test_serve__rejects_bad_usage(run_imgwatch, tmp_path):
     r = run_imgwatch("serve", "--listen", "example.com:80", "--from-file", str(tmp_path / "none"),
                      "--db", "sqlite:" + str(tmp_path / "h.db"), check=2)
     assert "listen address" in r.stderr
+
+
+def test_serve__periodic_reresolution_catches_lost_events_with_head_only(imgwatch_bin, registry, oci,
+                                                                         unique_repo, tmp_path):
+    # This registry sends no notifications: only the re-resolution can see pushes.
+    ref = "%s/%s:latest" % (registry.host, unique_repo)
+    d1 = oci.push(oci.build(), ref)
+    s = Serve(imgwatch_bin, str(tmp_path), util.free_port(), registry.host, extra=["--reresolve", "1s"])
+    s.write_pods(gb_pods(registry.host, unique_repo, [d1]))
+    s.start()
+    try:
+        cycles = s.metric("imgwatch_cycles_total", 'result="ok"')
+        mark = os.path.getsize(registry.log_path)
+        util.wait_for(lambda: s.metric("imgwatch_cycles_total", 'result="ok"') >= cycles + 2, timeout=30,
+                      what="two periodic cycles")
+        with open(registry.log_path) as f:
+            f.seek(mark)
+            lines = [l for l in f if unique_repo in l and '"' in l and "/manifests/" in l and " - - [" in l]
+        methods = {l.split('"')[1].split()[0] for l in lines}
+        assert methods == {"HEAD"}, lines[-5:]
+        d2 = oci.push(oci.build(), ref)
+        util.wait_for(lambda: (s.image(ref) or {}).get("registryDigest") == d2, timeout=30,
+                      what="push seen without a webhook")
+        assert "integrity-stale" in findings_of(s.image(ref))
+    finally:
+        s.stop()
