@@ -770,29 +770,68 @@ plain_safe (const char *v)
   return v[strlen (v) - 1] != ':' && (strchr (v, '@') || strchr (v, '/'));
 }
 
+/* The code point YAML does not allow raw at p (C0 and C1 controls, DEL,
+ * U+FFFE, U+FFFF), with its length in *n; -1 when p may stay as is. */
+static long
+unprintable (const unsigned char *p, size_t *n)
+{
+  *n = 1;
+  if (*p < 0x20 || *p == 0x7f)
+    return *p;
+  if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+    {
+      *n = 2;
+      return p[1];
+    }
+  if (p[0] == 0xef && p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf))
+    {
+      *n = 3;
+      return 0xffc0 | (p[2] & 0x3f);
+    }
+  return -1;
+}
+
 static void
 append_double_quoted (iw_buf *b, const char *v)
 {
   iw_buf_appendc (b, '"', NULL);
-  for (const unsigned char *p = (const unsigned char *)v; *p; p++)
-    if (*p == '"' || *p == '\\')
-      iw_buf_printf (b, NULL, "\\%c", *p);
-    else if (*p < 0x20 || *p == 0x7f)
-      iw_buf_printf (b, NULL, "\\u%04x", *p);
-    else
-      iw_buf_appendc (b, (char)*p, NULL);
+  for (const unsigned char *p = (const unsigned char *)v; *p;)
+    {
+      size_t n;
+      long cp = unprintable (p, &n);
+
+      if (cp >= 0)
+        iw_buf_printf (b, NULL, "\\u%04lx", (unsigned long)cp);
+      else if (*p == '"' || *p == '\\')
+        iw_buf_printf (b, NULL, "\\%c", *p);
+      else
+        iw_buf_appendc (b, (char)*p, NULL);
+      p += n;
+    }
   iw_buf_appendc (b, '"', NULL);
 }
 
-/* The text that replaces a site's token for value v. */
+/* The text that replaces a site's token for value v.  prev is the byte
+ * before the token: a plain scalar may follow an anchor or tag with no
+ * blank between ("&a:x"), and a quote may not, so one is added. */
 static void
-encode (iw_buf *b, const iw_pin_site *s, const char *v)
+encode (iw_buf *b, const iw_pin_site *s, const char *v, char prev)
 {
   bool ctl = false;
 
-  for (const unsigned char *p = (const unsigned char *)v; *p; p++)
-    if (*p < 0x20 || *p == 0x7f)
-      ctl = true;
+  if (s->style == IW_PIN_PLAIN
+      && !(plain_safe (v) && !(s->flow && strchr (v, ':') && !strchr (s->value, ':'))) && prev != '\0'
+      && !strchr (" \t\r\n[{,:", prev))
+    iw_buf_appendc (b, ' ', NULL);
+
+  for (const unsigned char *p = (const unsigned char *)v; *p;)
+    {
+      size_t n;
+
+      if (unprintable (p, &n) >= 0)
+        ctl = true;
+      p += n;
+    }
   switch (s->style)
     {
     case IW_PIN_PLAIN:
@@ -853,7 +892,7 @@ iw_pin_apply (char **out, size_t *out_len, const char *text, size_t len, const c
       if (!changes (&sites[i], values[i]))
         continue;
       iw_buf_append (&b, text + pos, sites[i].start - pos, NULL);
-      encode (&b, &sites[i], values[i]);
+      encode (&b, &sites[i], values[i], sites[i].start > 0 ? text[sites[i].start - 1] : '\0');
       pos = sites[i].end;
     }
   iw_buf_append (&b, text + pos, len - pos, NULL);
@@ -1048,7 +1087,7 @@ iw_pin_diff (char **out, const char *text, size_t len, const char *name, const i
           if (!changes (&sites[i], values[i]))
             continue;
           iw_buf_append (&cl[c].repl, text + pos, sites[i].start - pos, NULL);
-          encode (&cl[c].repl, &sites[i], values[i]);
+          encode (&cl[c].repl, &sites[i], values[i], sites[i].start > 0 ? text[sites[i].start - 1] : '\0');
           pos = sites[i].end;
         }
       iw_buf_append (&cl[c].repl, text + pos, ls.starts[cl[c].b + 1] - pos, NULL);

@@ -317,6 +317,29 @@ test_pin__apply_verifies_round_trip (void **state)
   assert_int_equal (iw_pin_apply (&out, &len, in, strlen (in), "t.yaml", s, odd, n, &err), 0);
   assert_string_equal (out, "kind: Pod\nspec:\n  containers:\n  - image: \"it's \\\"odd\\\"\\u000a\"\n");
   free (out);
+  /* A plain scalar right after an anchor gets a blank before its quote. */
+  {
+    const char *tight = "kind: Pod\nspec:\n  containers:\n  - image: &a:x\n";
+    const char *v[] = { ":x y" };
+    iw_pin_site *t = NULL;
+    size_t tn = 0;
+
+    assert_int_equal (iw_pin_locate (&t, &tn, tight, strlen (tight), "t.yaml", &err), 0);
+    assert_int_equal (tn, 1);
+    assert_string_equal (t[0].value, ":x");
+    assert_int_equal (iw_pin_apply (&out, &len, tight, strlen (tight), "t.yaml", t, v, tn, &err), 0);
+    assert_string_equal (out, "kind: Pod\nspec:\n  containers:\n  - image: &a \":x y\"\n");
+    free (out);
+    iw_pin_sites_free (t, tn);
+  }
+  /* C1 controls and U+FFFF are escaped; other UTF-8 stays as is. */
+  {
+    const char *v[] = { "a\xc2\x9e\xef\xbf\xbf\xc3\xa9'" };
+
+    assert_int_equal (iw_pin_apply (&out, &len, in, strlen (in), "t.yaml", s, v, n, &err), 0);
+    assert_string_equal (out, "kind: Pod\nspec:\n  containers:\n  - image: \"a\\u009e\\uffff\xc3\xa9'\"\n");
+    free (out);
+  }
   /* Sites of another text are refused. */
   s[0].end = 1000;
   assert_int_equal (iw_pin_apply (&out, &len, in, strlen (in), "t.yaml", s, bad, n, &err), -1);
