@@ -43,6 +43,7 @@ typedef struct pin_file
 {
   const char *name; /* as given; "<stdin>" for - */
   bool is_stdin;
+  bool dup; /* the same file as an earlier argument: skipped */
   char *text;
   size_t len;
   struct stat st;
@@ -539,6 +540,12 @@ run (int argc, char **argv)
           bad++;
           continue;
         }
+      for (size_t j = 0; j < i && !files[i].is_stdin; j++)
+        if (!files[j].dup && files[j].text && files[j].st.st_dev == files[i].st.st_dev
+            && files[j].st.st_ino == files[i].st.st_ino)
+          files[i].dup = true;
+      if (files[i].dup)
+        continue;
       if (iw_pin_locate (&files[i].sites, &files[i].n_sites, files[i].text, files[i].len, files[i].name, &err)
           < 0)
         {
@@ -593,6 +600,8 @@ run (int argc, char **argv)
       pin_file *f = &files[i];
       iw_error *err = NULL;
 
+      if (f->dup)
+        continue;
       for (size_t s = 0; s < f->n_sites; s++)
         if (f->refs[s]->digest == NULL)
           {
@@ -632,6 +641,8 @@ run (int argc, char **argv)
     {
       pin_file *f = &files[i];
 
+      if (f->dup)
+        continue;
       if (o.write)
         {
           if (f->changed == 0)

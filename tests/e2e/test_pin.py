@@ -374,3 +374,14 @@ def test_pin__usage_errors(run_imgwatch, tmp_path):
     assert "--write needs files" in r.stderr
     r = run_imgwatch("pin", "--check", tmp_path / "missing.yaml", check=2)
     assert "missing.yaml: No such file or directory" in r.stderr
+
+
+def test_pin__same_file_twice_is_pinned_once(run_imgwatch, pushed, tmp_path):
+    path = tmp_path / "app.yaml"
+    path.write_text(render(MANIFEST, pushed))
+    link = tmp_path / "link.yaml"
+    link.symlink_to(path)
+    r = run_imgwatch("pin", "--config", pushed["config"], "-w", path, link, check=0, env=clean_env(tmp_path))
+    assert r.stdout == "%s: pinned 5 images\n" % path
+    assert path.read_text() == expected(MANIFEST, pushed)
+    assert link.is_symlink()
