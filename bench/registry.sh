@@ -125,6 +125,8 @@ with Registry(os.path.join(work, "reg"), "plain") as reg:
         sys.exit("imgwatch resolve (%d refs) failed: %s" % (big, r.stderr[-500:]))
     rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr).group(1))
     wall = re.search(r"Elapsed \(wall clock\) time.*: (\S+)", r.stderr).group(1)
+    cpu = sum(float(re.search(r"%s time \(seconds\): (\S+)" % k, r.stderr).group(1)) for k in ("User", "System"))
+    load = os.getloadavg()[0]
 
 print("| tool | requests | seconds | requests/s | imgwatch is |")
 print("|---|---:|---:|---:|---:|")
@@ -137,7 +139,9 @@ print("| imgwatch resolve, %d distinct references | value |" % big)
 print("|---|---:|")
 print("| peak RSS | %.1f MB |" % (rss_kb / 1024))
 print("| wall clock | %s |" % wall)
+print("| CPU of imgwatch (user+sys) | %.2f s (%.0f µs per reference) |" % (cpu, cpu * 1e6 / big))
 print()
 print("Best of %d runs (skopeo: one run of %d images); one plain-HTTP docker-registry on "
-      "127.0.0.1, nproc=%s, shared with other work." % (runs, skopeo_n, os.cpu_count()))
+      "127.0.0.1, nproc=%s, shared with other work (1-minute load average at the end: %.1f)."
+      % (runs, skopeo_n, os.cpu_count(), load))
 PY
