@@ -123,7 +123,7 @@ build/asan/replay/%: $(SOBJ)/tests/fuzz/%.o $(SOBJ)/tests/fuzz/replay/main.o bui
 
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(GEN_SRCS) $(wildcard lib/*/*.h tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
-	$(CLANG) -std=c11 -Ilib -Ibuild/gen -D_GNU_SOURCE $(PKG_CFLAGS) -g -O1 \
+	$(CLANG) -std=c11 -Ilib -Ibuild/gen -D_GNU_SOURCE -DIW_VERSION='"$(VERSION)"' $(PKG_CFLAGS) -g -O1 \
 	  -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRCS) $(GEN_SRCS) $(PKG_LIBS)
 
 # The test command: installs what it needs, then runs every suite.
