@@ -29,7 +29,7 @@ set_facts (iw_assessment *a, const char *key, const char *expected, iw_code erro
       if (strcmp (ai->inv->key, k) != 0)
         continue;
       ai->facts.asked = true;
-      ai->facts.registry = iw_xstrdup (ai->inv->ref->domain);
+      ai->facts.registry = ai->inv->ref ? iw_xstrdup (ai->inv->ref->domain) : NULL;
       ai->facts.expected = fx_expand (expected);
       ai->facts.error = error;
       ai->facts.running = iw_xcalloc (ai->inv->n_running + 1, sizeof *ai->facts.running);
@@ -247,6 +247,17 @@ static const rcase rcases[] = {
     IW_DIGEST_PRESENT,
     IW_CHECK_INTEGRITY_STALE,
     { "kubectl -n dev set image pod/debug sh=r.io/sh@%b" } },
+  { "image-id reference: named by the repository the runtime reports",
+    { .ns = "dev", .name = "odd", .image = "%d", .image_id = "docker-pullable://r.io/odd@%d" }, NULL, IW_OK,
+    IW_DIGEST_PRESENT, IW_CHECK_IMAGE_ID_REFERENCE, { "kubectl -n dev set image deployment/odd app=r.io/odd@%d" } },
+  { "unverified (rate limit)",
+    { .ns = "shop", .name = "cart", .image = "r.io/cart:v3", .image_id = "docker-pullable://r.io/cart@%a" },
+    NULL, IW_ERATELIMIT, IW_DIGEST_UNKNOWN, IW_CHECK_UNVERIFIED, { "rate-limited", "docker login r.io" } },
+  { "a DaemonSet: restart after fixing the node",
+    { .ns = "kube-system", .kind = "DaemonSet", .name = "agent", .container = "agent", .image = "r.io/agent@%c",
+      .image_id = "docker-pullable://r.io/agent@%d" },
+    "%c", IW_OK, IW_DIGEST_PRESENT, IW_CHECK_INTEGRITY_UNKNOWN,
+    { "kubectl -n kube-system rollout restart daemonset/agent" } },
   { "a StatefulSet: the moving tag pinned",
     { .ns = "db",
       .kind = "StatefulSet",
