@@ -231,7 +231,7 @@ void
 iw_check_all (iw_findings *fs, const iw_check_ctx *ctx, const iw_inv_image *img, const iw_reg_facts *facts)
 {
   iw_check_integrity (fs, ctx, img, facts);
-  iw_check_drift (fs, ctx, img);
+  iw_check_drift (fs, ctx, img, facts);
   iw_check_trust (fs, ctx, img);
   iw_check_tags (fs, ctx, img);
 }

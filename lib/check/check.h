@@ -156,7 +156,8 @@ void iw_findings_add (iw_findings *fs, const iw_check_ctx *ctx, const iw_inv_ima
  * NULL or not asked when the registry was not consulted. */
 void iw_check_integrity (iw_findings *fs, const iw_check_ctx *ctx, const iw_inv_image *img,
                          const iw_reg_facts *facts);
-void iw_check_drift (iw_findings *fs, const iw_check_ctx *ctx, const iw_inv_image *img);
+void iw_check_drift (iw_findings *fs, const iw_check_ctx *ctx, const iw_inv_image *img,
+                     const iw_reg_facts *facts);
 void iw_check_trust (iw_findings *fs, const iw_check_ctx *ctx, const iw_inv_image *img);
 void iw_check_tags (iw_findings *fs, const iw_check_ctx *ctx, const iw_inv_image *img);
 

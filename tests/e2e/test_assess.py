@@ -241,7 +241,10 @@ def test_assess__multi_arch_children(registry, oci, unique_repo, assess, tmp_pat
                .deployment("app", "amd", ref, [pullable(host_repo, children["linux/amd64"])], "Always")
                .deployment("app", "arm", ref, [pullable(host_repo, children["linux/arm64"])], "Always")
                .deployment("app", "old", ref, [pullable(host_repo, old_children["linux/arm64"])], "Always")
-               .deployment("app", "idx", ref, [pullable(host_repo, index)], "Always"))
+               .deployment("app", "idx", ref, [pullable(host_repo, index)], "Always")
+               # One Deployment over amd64 and arm64 nodes: one image, no drift.
+               .deployment("app", "mixed", ref, [pullable(host_repo, children["linux/amd64"]),
+                                                 pullable(host_repo, children["linux/arm64"])], "Always"))
     cfg = al.write_config(str(tmp_path / "cfg.yaml"), registry.host, trusted=[registry.host])
     rc, doc, _ = assess(cluster, cfg)
     assert al.findings(doc) == {ref: [("integrity-stale", "high"), ("moving-tag", "low"),

@@ -67,7 +67,7 @@ test_check_drift__table (void **state)
 
       for (int i = 0; i < 5 && cases[c].pods[i].image; i++)
         fx_add (inv, &cases[c].pods[i], i);
-      iw_check_drift (&fs, &ctx, &inv->images[0]);
+      iw_check_drift (&fs, &ctx, &inv->images[0], NULL);
       got = fx_summary (&fs);
       if (strcmp (got, cases[c].want) != 0)
         fail_msg ("case \"%s\": got \"%s\", want \"%s\"", cases[c].name, got, cases[c].want);
@@ -94,7 +94,7 @@ test_check_drift__message_counts_pods_per_digest (void **state)
 
       fx_add (inv, &p, i);
     }
-  iw_check_drift (&fs, &ctx, &inv->images[0]);
+  iw_check_drift (&fs, &ctx, &inv->images[0], NULL);
   assert_int_equal (fs.len, 1);
   assert_non_null (strstr (fs.items[0].message, "default/Deployment/web"));
   assert_non_null (strstr (fs.items[0].message, a));
@@ -106,12 +106,65 @@ test_check_drift__message_counts_pods_per_digest (void **state)
   iw_inventory_free (inv);
 }
 
+/* With the registry's answer: platform children of the expected index are
+ * one image (a Deployment over amd64 and arm64 nodes), and a config ID of
+ * it too; an old digest beside them is drift. */
+static void
+test_check_drift__children_of_the_expected_index_are_one_image (void **state)
+{
+  static const char *const children[] = { "%1", "%2", NULL };
+  static const char *const configs[] = { "%3", "%4", NULL };
+  static const struct
+  {
+    const char *ids[3];
+    const char *want;
+  } arch_cases[] = {
+    { { "r.io/app@%1", "r.io/app@%2", NULL }, "" },
+    { { "r.io/app@%1", "docker://%4", NULL }, "" },
+    { { "r.io/app@%0", "r.io/app@%2", "docker://%3" }, "" },
+    { { "r.io/app@%1", "r.io/app@%9", NULL }, "digest-drift:high" },
+    { { "docker://%3", "docker://%8", NULL }, "digest-drift:high" },
+  };
+
+  (void)state;
+  for (size_t c = 0; c < sizeof arch_cases / sizeof arch_cases[0]; c++)
+    {
+      iw_inventory *inv = iw_inventory_new ();
+      iw_config *cfg = iw_config_new_default ();
+      iw_check_ctx ctx = { cfg };
+      iw_findings fs = IW_FINDINGS_INIT;
+      iw_reg_facts facts = { 0 };
+      char *got;
+
+      for (int i = 0; i < 3 && arch_cases[c].ids[i]; i++)
+        {
+          fx_pod p = { .name = "web", .image = "r.io/app:1", .image_id = arch_cases[c].ids[i] };
+
+          fx_add (inv, &p, i);
+        }
+      facts.asked = true;
+      facts.expected = fx_expand ("%0");
+      facts.children = fx_strv (children);
+      facts.configs = fx_strv (configs);
+      iw_check_drift (&fs, &ctx, &inv->images[0], &facts);
+      got = fx_summary (&fs);
+      if (strcmp (got, arch_cases[c].want) != 0)
+        fail_msg ("case %zu: got \"%s\", want \"%s\"", c, got, arch_cases[c].want);
+      free (got);
+      iw_reg_facts_clear (&facts);
+      iw_findings_clear (&fs);
+      iw_config_free (cfg);
+      iw_inventory_free (inv);
+    }
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_check_drift__table),
     cmocka_unit_test (test_check_drift__message_counts_pods_per_digest),
+    cmocka_unit_test (test_check_drift__children_of_the_expected_index_are_one_image),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);
