@@ -121,10 +121,24 @@ build/asan/replay/%: $(SOBJ)/tests/fuzz/%.o $(SOBJ)/tests/fuzz/replay/main.o bui
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
 
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(GEN_SRCS) $(wildcard lib/*/*.h tests/fuzz/*.h)
+# libFuzzer targets: the library built once with clang's fuzzer coverage.
+FOBJ := build/fuzz/obj
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+FLIB_OBJS := $(patsubst %.c,$(FOBJ)/%.o,$(LIB_SRCS) $(GEN_SRCS))
+
+$(FOBJ)/%.o: %.c | $(GEN_SRCS)
 	@mkdir -p $(dir $@)
-	$(CLANG) -std=c11 -Ilib -Ibuild/gen -D_GNU_SOURCE -DIW_VERSION='"$(VERSION)"' $(PKG_CFLAGS) -g -O1 \
-	  -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRCS) $(GEN_SRCS) $(PKG_LIBS)
+	$(call msg,CC-FUZZ,$<)
+	$(Q)$(CLANG) $(COMMON_CFLAGS) $(FUZZ_CFLAGS) -c $< -o $@
+
+build/fuzz/libimgwatch.a: $(FLIB_OBJS)
+	@rm -f $@
+	$(call msg,AR,$@)
+	$(Q)ar rcs $@ $^
+
+build/fuzz/%: $(FOBJ)/tests/fuzz/%.o build/fuzz/libimgwatch.a
+	$(call msg,LD,$@)
+	$(Q)$(CLANG) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
 
 # The test command: installs what it needs, then runs every suite.
 test: deps
