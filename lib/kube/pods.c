@@ -94,6 +94,15 @@ typedef struct strmap
 
 #define MAX_FRAMES 32
 
+/* A set of 64-bit hashes: what a relist must not hand over twice costs 16
+ * bytes per pod, not a copy of its name.  (Two names colliding in 64 bits
+ * among a million pods: about one chance in 10^7.) */
+typedef struct hashset
+{
+  uint64_t *slots; /* 0 = empty */
+  size_t n, cap;
+} hashset;
+
 struct iw_kube_parser
 {
   yajl_handle h;
@@ -126,7 +135,7 @@ struct iw_kube_parser
   strmap secret_set;  /* "ns/name" -> "" */
   char **secret_list; /* the same keys, in order, NULL-terminated */
   size_t n_secret_list;
-  strmap *seen_pods; /* "ns/name" of pods already emitted, when dedup is on */
+  hashset *seen_pods; /* hashes of "ns/name" of pods already emitted, when dedup is on */
 
   iw_kube_stats stats;
   unsigned long long lines;  /* newlines before the current chunk */
@@ -134,6 +143,36 @@ struct iw_kube_parser
 };
 
 /* --- small helpers -------------------------------------------------- */
+
+static uint64_t hash_str (const char *s);
+
+/* Add h; false when it was there already. */
+static bool
+hashset_add (hashset *set, uint64_t h)
+{
+  size_t i;
+
+  if (h == 0)
+    h = 1;
+  if ((set->n + 1) * 2 > set->cap)
+    {
+      hashset old = *set;
+
+      set->cap = set->cap ? set->cap * 2 : 1024;
+      set->slots = iw_xcalloc (set->cap, sizeof *set->slots);
+      set->n = 0;
+      for (size_t j = 0; j < old.cap; j++)
+        if (old.slots[j])
+          hashset_add (set, old.slots[j]);
+      free (old.slots);
+    }
+  for (i = (size_t)h & (set->cap - 1); set->slots[i]; i = (i + 1) & (set->cap - 1))
+    if (set->slots[i] == h)
+      return false;
+  set->slots[i] = h;
+  set->n++;
+  return true;
+}
 
 static uint64_t
 hash_str (const char *s)
@@ -555,8 +594,10 @@ finish_object (iw_kube_parser *p, object *o, bool item, iw_error **err)
       if (p->seen_pods)
         {
           char *k = iw_xasprintf ("%s/%s", o->namespace_ ? o->namespace_ : "", o->name ? o->name : "");
+          bool fresh = hashset_add (p->seen_pods, hash_str (k));
 
-          if (!strmap_put (p->seen_pods, k, NULL))
+          free (k);
+          if (!fresh)
             goto done; /* already handed over before a relist */
         }
       note_secrets (p, o);
@@ -1167,7 +1208,8 @@ iw_kube_parser_free (iw_kube_parser *p)
   for (size_t i = 0; i < p->n_secret_list; i++)
     free (p->secret_list[i]);
   free (p->secret_list);
-  strmap_free (p->seen_pods);
+  if (p->seen_pods)
+    free (p->seen_pods->slots);
   free (p->seen_pods);
   iw_error_free (p->cb_err);
   free (p->source);
