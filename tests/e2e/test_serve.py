@@ -11,6 +11,7 @@ asserted.
 import json
 import os
 import signal
+import ssl
 import statistics
 import subprocess
 import time
@@ -21,6 +22,7 @@ import urllib.request
 import pytest
 
 from iwtest import kubeobjs, util
+from iwtest.tls import make_ca
 from iwtest import registry as reg
 
 SECRET = "e2e-webhook-secret"
@@ -41,6 +43,8 @@ class Serve:
         self.secret_file = os.path.join(workdir, "secret")
         self.extra = list(extra)
         self.proc = None
+        self.ssl_context = None  # for HTTPS
+        self.token = None  # sent as a bearer token when set
         with open(self.config, "w") as f:
             f.write('trustedRegistries: ["%s"]\nregistries:\n  "%s": {insecure: true}\n'
                     % (registry_host, registry_host))
@@ -78,9 +82,12 @@ class Serve:
         util.stop_process(self.proc)
 
     def get(self, path, headers=None):
-        req = urllib.request.Request(self.base + path, headers=headers or {})
+        headers = dict(headers or {})
+        if self.token and "Authorization" not in headers:
+            headers["Authorization"] = "Bearer " + self.token
+        req = urllib.request.Request(self.base + path, headers=headers)
         try:
-            with urllib.request.urlopen(req, timeout=10) as r:
+            with urllib.request.urlopen(req, timeout=10, context=self.ssl_context) as r:
                 return r.status, r.read().decode()
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode()
@@ -263,6 +270,39 @@ def test_serve__webhooks_need_the_secret_and_the_ui_is_read_only(serve_env):
         urllib.request.urlopen(req, timeout=10)
     assert e.value.code == 405
     assert SECRET not in util.read_tail(s.log, 1 << 20)
+
+
+def test_serve__tls_token_and_json_logs(imgwatch_bin, registry, oci, unique_repo, tmp_path):
+    ca = make_ca(str(tmp_path / "tls"))
+    token_file = tmp_path / "token"
+    token_file.write_text("ui-t0ken-%s\n" % unique_repo.split("-")[-1])
+    token = token_file.read_text().strip()
+    ref = "%s/%s:latest" % (registry.host, unique_repo)
+    d1 = oci.push(oci.build(), ref)
+    s = Serve(imgwatch_bin, str(tmp_path), util.free_port(), registry.host,
+              extra=["--tls-cert", ca.cert_path, "--tls-key", ca.key_path, "--token-file", str(token_file),
+                     "--log-format", "json"])
+    s.base = "https://127.0.0.1:%d" % s.port
+    s.ssl_context = ssl.create_default_context(cafile=ca.ca_path)
+    s.token = token
+    s.write_pods(gb_pods(registry.host, unique_repo, [d1]))
+    s.start()
+    try:
+        assert s.image(ref) is None or "integrity-stale" not in findings_of(s.image(ref))
+        # The token guards the API and the page; health stays open.
+        for path in ("/api/v1/assessment", "/metrics", "/"):
+            assert s.get(path, headers={"Authorization": "Bearer nope"})[0] == 401
+        assert s.get("/healthz", headers={"Authorization": ""})[0] == 200
+        assert s.get("/api/v1/history")[0] == 200
+        # No plain HTTP on the TLS port.
+        with pytest.raises(Exception):
+            urllib.request.urlopen("http://127.0.0.1:%d/healthz" % s.port, timeout=5).read()
+    finally:
+        s.stop()
+    log = util.read_tail(s.log, 1 << 20)
+    lines = [l for l in log.splitlines() if l.startswith("{")]
+    assert lines and all(json.loads(l)["level"] in ("error", "warn", "info", "debug") for l in lines)
+    assert token not in log and SECRET not in log
 
 
 def test_serve__rejects_bad_usage(run_imgwatch, tmp_path):
