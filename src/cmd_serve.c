@@ -54,7 +54,7 @@ static const char usage[]
       "Options:\n"
       "      --config FILE          policy and registry settings (YAML)\n"
       "      --listen ADDR          HOST:PORT to serve on (default 127.0.0.1:8080)\n"
-      "      --db URL               sqlite:PATH (default sqlite:imgwatch.db)\n"
+      "      --db URL               sqlite:PATH (default sqlite:imgwatch.db) or postgres://USER@HOST:PORT/DB\n"
       "      --resync DUR           full relist of the source (default 10m)\n"
       "      --reresolve DUR        re-resolve every running tag (default 5m)\n"
       "      --retention DUR        keep resolved history this long (default 90d)\n"

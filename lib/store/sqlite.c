@@ -6,7 +6,7 @@
  * write runs in one IMMEDIATE transaction: it either commits entirely
  * before the call returns or leaves nothing behind.
  */
-#include "store/store.h"
+#include "store/backend.h"
 #include "util/mem.h"
 
 #include <pthread.h>
@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-struct iw_store
+struct iw_sqlite
 {
   sqlite3 *db;
   pthread_mutex_t lock;
@@ -55,40 +55,14 @@ static const char *const migrations[] = {
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 
-int64_t
-iw_store_now_ms (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-const char *
-iw_tag_change_name (iw_tag_change c)
-{
-  switch (c)
-    {
-    case IW_TAG_SAME:
-      return "same";
-    case IW_TAG_NEW:
-      return "new";
-    case IW_TAG_MOVED:
-      return "moved";
-    case IW_TAG_ROLLBACK:
-      return "rollback";
-    }
-  return "?";
-}
-
 static int
-db_error (iw_store *s, iw_error **err, const char *what)
+db_error (iw_sqlite *s, iw_error **err, const char *what)
 {
   return iw_error_set (err, IW_EIO, "%s: %s", what, sqlite3_errmsg (s->db));
 }
 
 static int
-exec (iw_store *s, const char *sql, iw_error **err)
+exec (iw_sqlite *s, const char *sql, iw_error **err)
 {
   char *msg = NULL;
 
@@ -102,7 +76,7 @@ exec (iw_store *s, const char *sql, iw_error **err)
 }
 
 static int
-prepare (iw_store *s, sqlite3_stmt **out, const char *sql, iw_error **err)
+prepare (iw_sqlite *s, sqlite3_stmt **out, const char *sql, iw_error **err)
 {
   if (sqlite3_prepare_v2 (s->db, sql, -1, out, NULL) != SQLITE_OK)
     return db_error (s, err, "prepare");
@@ -119,7 +93,7 @@ bind_text (sqlite3_stmt *st, int i, const char *v)
 }
 
 static int
-begin (iw_store *s, iw_error **err)
+begin (iw_sqlite *s, iw_error **err)
 {
   pthread_mutex_lock (&s->lock);
   if (exec (s, "BEGIN IMMEDIATE", err) < 0)
@@ -132,7 +106,7 @@ begin (iw_store *s, iw_error **err)
 
 /* Commit when ok, else roll back; always releases the lock. */
 static int
-end (iw_store *s, int ok, iw_error **err)
+end (iw_sqlite *s, int ok, iw_error **err)
 {
   int r = 0;
 
@@ -148,7 +122,7 @@ end (iw_store *s, int ok, iw_error **err)
 }
 
 static int
-migrate (iw_store *s, iw_error **err)
+migrate (iw_sqlite *s, iw_error **err)
 {
   sqlite3_stmt *st = NULL;
   int v = 0;
@@ -181,28 +155,13 @@ migrate (iw_store *s, iw_error **err)
 }
 
 int
-iw_store_open (iw_store **out, const char *url, const iw_store_options *opts, iw_error **err)
+iw_sqlite_open (iw_sqlite **out, const char *path, const iw_store_options *opts, iw_error **err)
 {
-  iw_store_options defaults = IW_STORE_OPTIONS_INIT;
-  iw_store *s = NULL;
-  const char *path = url;
+  iw_sqlite *s = NULL;
   char *pragmas = NULL;
   int r = -1;
 
   *out = NULL;
-  if (opts == NULL)
-    opts = &defaults;
-  if (url == NULL || *url == '\0')
-    return iw_error_set (err, IW_EINVAL, "empty database URL");
-  if (strncmp (url, "postgres://", 11) == 0 || strncmp (url, "postgresql://", 13) == 0)
-    return iw_error_set (err, IW_EUNSUPPORTED, "PostgreSQL is not supported by this build; use sqlite:PATH");
-  if (strncmp (url, "sqlite:", 7) == 0)
-    path = url + 7;
-  else if (strstr (url, "://") != NULL)
-    return iw_error_set (err, IW_EUNSUPPORTED, "unknown database URL scheme in \"%s\" (sqlite:PATH)", url);
-  if (*path == '\0')
-    return iw_error_set (err, IW_EINVAL, "database URL \"%s\" has no path", url);
-
   s = iw_xcalloc (1, sizeof *s);
   pthread_mutex_init (&s->lock, NULL);
   if (sqlite3_open_v2 (path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL)
@@ -229,12 +188,12 @@ iw_store_open (iw_store **out, const char *url, const iw_store_options *opts, iw
   r = 0;
 done:
   free (pragmas);
-  iw_store_free (s);
+  iw_sqlite_free (s);
   return r;
 }
 
 void
-iw_store_free (iw_store *s)
+iw_sqlite_free (iw_sqlite *s)
 {
   if (s == NULL)
     return;
@@ -244,7 +203,7 @@ iw_store_free (iw_store *s)
 }
 
 int
-iw_store_schema_version (iw_store *s)
+iw_sqlite_schema_version (iw_sqlite *s)
 {
   return s->version;
 }
@@ -252,8 +211,8 @@ iw_store_schema_version (iw_store *s)
 /* ---- tags ---- */
 
 int
-iw_store_observe_tag (iw_store *s, iw_tag_change *out, const char *repository, const char *tag,
-                      const char *digest, int64_t now_ms, iw_error **err)
+iw_sqlite_observe_tag (iw_sqlite *s, iw_tag_change *out, const char *repository, const char *tag,
+                       const char *digest, int64_t now_ms, iw_error **err)
 {
   sqlite3_stmt *st = NULL;
   iw_tag_change change = IW_TAG_NEW;
@@ -341,7 +300,7 @@ done:
 }
 
 int
-iw_store_rollbacks (iw_store *s, json_t **out, iw_error **err)
+iw_sqlite_rollbacks (iw_sqlite *s, json_t **out, iw_error **err)
 {
   sqlite3_stmt *st = NULL;
   json_t *a = json_array ();
@@ -374,7 +333,7 @@ done:
 /* ---- runs ---- */
 
 int
-iw_store_sync_runs (iw_store *s, const iw_store_run *runs, size_t n, int64_t now_ms, iw_error **err)
+iw_sqlite_sync_runs (iw_sqlite *s, const iw_store_run *runs, size_t n, int64_t now_ms, iw_error **err)
 {
   sqlite3_stmt *st = NULL;
   int ok = 0;
@@ -484,26 +443,9 @@ push_change (iw_finding_change **v, size_t *n, size_t *cap, iw_finding_change c)
   (*v)[(*n)++] = c;
 }
 
-void
-iw_finding_changes_free (iw_finding_change *c, size_t n)
-{
-  if (c == NULL)
-    return;
-  for (size_t i = 0; i < n; i++)
-    {
-      free (c[i].reference);
-      free (c[i].check);
-      free (c[i].severity);
-      free (c[i].message);
-      free (c[i].workloads);
-      free (c[i].resolution);
-    }
-  free (c);
-}
-
 int
-iw_store_sync_findings (iw_store *s, iw_finding_change **out, size_t *n_out, const iw_store_finding *f,
-                        size_t n, const char *cause, int64_t now_ms, iw_error **err)
+iw_sqlite_sync_findings (iw_sqlite *s, iw_finding_change **out, size_t *n_out, const iw_store_finding *f,
+                         size_t n, const char *cause, int64_t now_ms, iw_error **err)
 {
   sqlite3_stmt *st = NULL;
   iw_finding_change *changes = NULL;
@@ -641,18 +583,8 @@ done:
   return 0;
 }
 
-void
-iw_mttr_free (iw_mttr *m, size_t n)
-{
-  if (m == NULL)
-    return;
-  for (size_t i = 0; i < n; i++)
-    free (m[i].check);
-  free (m);
-}
-
 int
-iw_store_mttr (iw_store *s, iw_mttr **out, size_t *n_out, iw_error **err)
+iw_sqlite_mttr (iw_sqlite *s, iw_mttr **out, size_t *n_out, iw_error **err)
 {
   sqlite3_stmt *st = NULL;
   iw_mttr *v = NULL;
@@ -700,8 +632,8 @@ done:
 /* ---- inbox ---- */
 
 int
-iw_store_inbox_add (iw_store *s, bool *out_new, const char *event_id, const char *provider,
-                    const char *payload, int64_t now_ms, iw_error **err)
+iw_sqlite_inbox_add (iw_sqlite *s, bool *out_new, const char *event_id, const char *provider,
+                     const char *payload, int64_t now_ms, iw_error **err)
 {
   sqlite3_stmt *st = NULL;
   int ok = 0;
@@ -739,7 +671,7 @@ done:
 }
 
 int
-iw_store_inbox_pending (iw_store *s, json_t **out, size_t limit, iw_error **err)
+iw_sqlite_inbox_pending (iw_sqlite *s, json_t **out, size_t limit, iw_error **err)
 {
   sqlite3_stmt *st = NULL;
   json_t *a = json_array ();
@@ -769,7 +701,7 @@ done:
 }
 
 int
-iw_store_inbox_done (iw_store *s, const char *event_id, int64_t now_ms, iw_error **err)
+iw_sqlite_inbox_done (iw_sqlite *s, const char *event_id, int64_t now_ms, iw_error **err)
 {
   sqlite3_stmt *st = NULL;
   int ok = 0;
@@ -794,7 +726,7 @@ done:
 }
 
 int
-iw_store_inbox_done_before (iw_store *s, int64_t received_ms, int64_t now_ms, iw_error **err)
+iw_sqlite_inbox_done_before (iw_sqlite *s, int64_t received_ms, int64_t now_ms, iw_error **err)
 {
   sqlite3_stmt *st = NULL;
   int ok = 0;
@@ -819,7 +751,7 @@ done:
 }
 
 int
-iw_store_inbox_count (iw_store *s, long *out_total, long *out_pending, iw_error **err)
+iw_sqlite_inbox_count (iw_sqlite *s, long *out_total, long *out_pending, iw_error **err)
 {
   sqlite3_stmt *st = NULL;
   int r = -1;
@@ -859,30 +791,8 @@ put_text (json_t *o, const char *key, sqlite3_stmt *st, int i)
   json_object_set_new (o, key, t ? json_string ((const char *)t) : json_null ());
 }
 
-/* Split "host/path:tag" into repository and tag; the tag is the part
- * after the last ':' that follows the last '/'. */
-static void
-split_reference (const char *ref, char **repo, char **tag)
-{
-  const char *at = strchr (ref, '@');
-  size_t len = at ? (size_t)(at - ref) : strlen (ref);
-  const char *slash = memrchr (ref, '/', len);
-  const char *colon = memrchr (slash ? slash : ref, ':', len - (size_t)((slash ? slash : ref) - ref));
-
-  if (colon)
-    {
-      *repo = iw_xstrndup (ref, (size_t)(colon - ref));
-      *tag = iw_xstrndup (colon + 1, len - (size_t)(colon - ref) - 1);
-    }
-  else
-    {
-      *repo = iw_xstrndup (ref, len);
-      *tag = NULL;
-    }
-}
-
 int
-iw_store_history (iw_store *s, json_t **out, const char *reference, size_t limit, iw_error **err)
+iw_sqlite_history (iw_sqlite *s, json_t **out, const char *reference, size_t limit, iw_error **err)
 {
   sqlite3_stmt *st = NULL;
   json_t *doc = json_object (), *tags = json_array (), *runs = json_array (), *findings = json_array ();
@@ -894,7 +804,7 @@ iw_store_history (iw_store *s, json_t **out, const char *reference, size_t limit
   json_object_set (doc, "runs", runs);
   json_object_set (doc, "findings", findings);
   if (reference)
-    split_reference (reference, &repo, &tag);
+    iw_store_split_reference (reference, &repo, &tag);
   pthread_mutex_lock (&s->lock);
   if (prepare (s, &st,
                "SELECT repository, tag, digest, first_seen, last_seen, rollback, previous_digest "
@@ -981,7 +891,7 @@ done:
 }
 
 int
-iw_store_prune (iw_store *s, int64_t cutoff_ms, iw_error **err)
+iw_sqlite_prune (iw_sqlite *s, int64_t cutoff_ms, iw_error **err)
 {
   static const char *const sql[] = {
     "DELETE FROM findings WHERE resolved_at IS NOT NULL AND resolved_at < ?1",

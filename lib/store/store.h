@@ -5,7 +5,8 @@
  * events received (a durable inbox, deduplicated by event id).
  *
  * The backend is SQLite in WAL mode (the default, "sqlite:PATH" or a bare
- * path).  Every write is one transaction committed before the call
+ * path), or PostgreSQL ("postgres://user@host:port/db?..." as libpq takes
+ * it) for fleets of clusters sharing one history.  Every write is one transaction committed before the call
  * returns, with synchronous=NORMAL: in WAL mode a commit is written to the
  * WAL file with write(2) before it returns, so a `kill -9` of the process
  * loses nothing that was acknowledged; only an OS crash or power loss can
@@ -57,8 +58,11 @@ typedef struct iw_store_options
   }
 
 /* Open (creating if needed) and migrate the store at url: "sqlite:PATH",
- * "sqlite::memory:" or a plain path.  "postgres://..." is IW_EUNSUPPORTED
- * in this build.  opts may be NULL for the defaults. */
+ * "sqlite::memory:", a plain path, or "postgres://..." (the database must
+ * exist; the tables are created).  opts may be NULL for the defaults
+ * (sync applies to SQLite; PostgreSQL commits are durable by its own
+ * settings).  Errors: IW_EIO (cannot open or connect; for PostgreSQL the
+ * message carries the server's, never the password). */
 int iw_store_open (iw_store **out, const char *url, const iw_store_options *opts, iw_error **err);
 void iw_store_free (iw_store *s);
 

@@ -31,13 +31,14 @@ SECRET = "e2e-webhook-secret"
 class Serve:
     """One `imgwatch serve` process on a free port, with its files in workdir."""
 
-    def __init__(self, binary, workdir, port, registry_host, extra=()):
+    def __init__(self, binary, workdir, port, registry_host, extra=(), db_url=None):
         self.binary = binary
         self.workdir = workdir
         self.port = port
         self.base = "http://127.0.0.1:%d" % port
         self.pods = os.path.join(workdir, "pods.json")
         self.db = os.path.join(workdir, "history.db")
+        self.db_url = db_url or "sqlite:" + self.db
         self.log = os.path.join(workdir, "serve.log")
         self.config = os.path.join(workdir, "config.yaml")
         self.secret_file = os.path.join(workdir, "secret")
@@ -59,7 +60,7 @@ class Serve:
 
     def start(self):
         argv = [self.binary, "--log-level", "info", "serve", "--listen", "127.0.0.1:%d" % self.port,
-                "--db", "sqlite:" + self.db, "--from-file", self.pods, "--config", self.config,
+                "--db", self.db_url, "--from-file", self.pods, "--config", self.config,
                 "--webhook-secret-file", self.secret_file, "--reresolve", "1h"] + self.extra
         self.proc = util.start_process(argv, self.log)
         util.wait_for(self.ready, timeout=60, what="serve /readyz")
@@ -132,7 +133,13 @@ def findings_of(img):
 
 
 @pytest.fixture
-def serve_env(imgwatch_bin, registry_factory, oci, unique_repo, tmp_path):
+def db_url():
+    """The history database serve uses: its default SQLite file (None)."""
+    return None
+
+
+@pytest.fixture
+def serve_env(imgwatch_bin, registry_factory, oci, unique_repo, tmp_path, db_url):
     """(serve, registry, repo, push) with green-burrito v1 running on 2 pods."""
     port = util.free_port()
     r = registry_factory(notifications_url="http://127.0.0.1:%d/webhooks/distribution" % port,
@@ -152,7 +159,7 @@ def serve_env(imgwatch_bin, registry_factory, oci, unique_repo, tmp_path):
         b = json.dumps(doc, separators=(",", ":")).encode()
         return reg.put_manifest(client, repo, "latest", b, media_type)
 
-    s = Serve(imgwatch_bin, str(tmp_path), port, r.host)
+    s = Serve(imgwatch_bin, str(tmp_path), port, r.host, db_url=db_url)
     s.write_pods(gb_pods(r.host, repo, [d1, d1]))
     s.start()
     try:
@@ -310,8 +317,11 @@ def test_serve__rejects_bad_usage(run_imgwatch, tmp_path):
     assert "bad duration" in r.stderr
     r = run_imgwatch("serve", "--from-file", "x", "--context", "c", check=2)
     assert "mutually exclusive" in r.stderr
-    r = run_imgwatch("serve", "--db", "postgres://localhost/x", "--from-file", str(tmp_path / "none"), check=2)
-    assert "PostgreSQL" in r.stderr
+    r = run_imgwatch("serve", "--db", "mysql://localhost/x", "--from-file", str(tmp_path / "none"), check=2)
+    assert "unknown database URL scheme" in r.stderr
+    r = run_imgwatch("serve", "--db", "postgres://127.0.0.1:1/x?connect_timeout=2", "--from-file",
+                     str(tmp_path / "none"), check=3)
+    assert "connect to PostgreSQL" in r.stderr
     r = run_imgwatch("serve", "--listen", "example.com:80", "--from-file", str(tmp_path / "none"),
                      "--db", "sqlite:" + str(tmp_path / "h.db"), check=2)
     assert "listen address" in r.stderr
