@@ -14,6 +14,10 @@
 #include <string.h>
 #include <time.h>
 
+#ifndef IW_VERSION
+#define IW_VERSION "0.0.0-dev"
+#endif
+
 typedef struct item
 {
   struct item *next;
