@@ -106,7 +106,9 @@ struct req
   const char *ca; /* borrowed from a host */
   char *auth;     /* Authorization value, or NULL */
   bool auth_bearer, auth_basic, no_auth;
+  token *tok; /* the cache entry whose token auth carries */
   int token_refetches;
+  int token_waits;
   int attempts;
   int redirects;
   long long due_ms;
@@ -500,6 +502,21 @@ enqueue (req *r)
   r->reg->queued++;
 }
 
+/* Token requests and the requests they release go first: a token must
+ * not wait behind the queue it unblocks, nor expire while its requests
+ * wait behind it. */
+static void
+enqueue_front (req *r)
+{
+  host *h = r->host;
+
+  r->next = h->queue_head;
+  h->queue_head = r;
+  if (h->queue_tail == NULL)
+    h->queue_tail = r;
+  r->reg->queued++;
+}
+
 static void
 delay (req *r, long ms)
 {
@@ -555,9 +572,11 @@ basic_value (const iw_creds *c)
 
 static void token_done (req *tr);
 
-/* Get a token for r's scope, then submit r with it.  force drops the
- * cached token first (after a 401 invalid_token). */
-static void
+/* Put a valid token for scope on r.  Returns false when r has one now
+ * (the caller queues or starts it), true when r was parked until a token
+ * arrives, or failed.  force drops the cached token first (after a 401
+ * invalid_token). */
+static bool
 with_token (req *r, const char *scope, bool force)
 {
   iw_registry *reg = r->reg;
@@ -580,13 +599,13 @@ with_token (req *r, const char *scope, bool force)
   if (t->value && t->expires_ms > now_ms ())
     {
       set_auth (r, iw_xasprintf ("Bearer %s", t->value), true);
-      enqueue (r);
-      return;
+      r->tok = t;
+      return false;
     }
   r->wait_next = t->waiters;
   t->waiters = r;
   if (t->pending)
-    return;
+    return true;
 
   /* Fetch one: GET realm?service=...&scope=... */
   realm_origin = url_origin (h->realm);
@@ -594,7 +613,7 @@ with_token (req *r, const char *scope, bool force)
     {
       t->waiters = r->wait_next;
       req_fail (r, IW_EAUTH, "%s: token realm \"%s\" is not an http(s) URL", r->what, h->realm);
-      return;
+      return true;
     }
   esc = curl_easy_init ();
   s_scope = curl_easy_escape (esc, scope, 0);
@@ -643,7 +662,7 @@ with_token (req *r, const char *scope, bool force)
       t->waiters = r->wait_next;
       req_fail (r, iw_error_code (e), "%s: %s", r->what, iw_error_msg (e));
       iw_error_free (e);
-      return;
+      return true;
     }
   if (have > 0)
     {
@@ -656,7 +675,8 @@ with_token (req *r, const char *scope, bool force)
         iw_log_warn ("not sending credentials for %s to plain-HTTP token realm %s", h->name, realm_origin);
     }
   METRIC_INC (reg, token_fetches);
-  enqueue (tr);
+  enqueue_front (tr);
+  return true;
 }
 
 /* Registry error bodies: {"errors":[{"code":"...","message":"..."}]}. */
@@ -745,7 +765,8 @@ token_done (req *tr)
       if (value)
         {
           set_auth (w, iw_xasprintf ("Bearer %s", value), true);
-          enqueue (w);
+          w->tok = t;
+          enqueue_front (w);
         }
       else
         req_fail (w, code, "%s: %s", w->what, msg ? msg : "token fetch failed");
@@ -753,24 +774,41 @@ token_done (req *tr)
   free (msg);
 }
 
-/* Attach what we already know about the registry's auth, so that only
- * the first request of a scope meets a 401.  May park r on a token. */
 static void
 submit (req *r)
 {
+  enqueue (r);
+}
+
+/* Just before r starts: attach what we know of its registry's auth, so
+ * that only the first request of a scope meets a 401, and so that a token
+ * that expired while r was queued is replaced.  Returns true when r was
+ * parked on a token fetch (or failed) instead. */
+static bool
+attach_auth (req *r)
+{
   host *h = r->host;
 
-  if (!r->is_token && !r->no_auth && r->auth == NULL)
+  if (r->is_token || r->no_auth)
+    return false;
+  if (r->auth_bearer)
     {
-      if (h->realm && r->scope)
-        {
-          with_token (r, r->scope, false);
-          return;
-        }
-      if (h->basic && h->creds_state == 1)
-        set_auth (r, basic_value (&h->creds), false);
+      token *t = r->tok;
+
+      if (t == NULL || r->token_waits >= 3
+          || (t->value && t->expires_ms > now_ms () && strcmp (r->auth + 7, t->value) == 0))
+        return false;
+      r->token_waits++;
+      return with_token (r, t->scope, false);
     }
-  enqueue (r);
+  if (r->auth == NULL && h->realm && r->scope)
+    {
+      r->token_waits++;
+      return with_token (r, r->scope, false);
+    }
+  if (r->auth == NULL && h->basic && h->creds_state == 1)
+    set_auth (r, basic_value (&h->creds), false);
+  return false;
 }
 
 /* ---- curl callbacks ----------------------------------------------------- */
@@ -1141,7 +1179,8 @@ handle_401 (req *r)
       sc = iw_xstrdup (scope && *scope ? scope : r->scope ? r->scope : "");
       if (r->auth_bearer)
         r->token_refetches++;
-      with_token (r, sc, r->auth_bearer);
+      if (!with_token (r, sc, r->auth_bearer))
+        enqueue (r);
       free (sc);
       goto done;
     }
@@ -1298,6 +1337,8 @@ pump (iw_registry *reg)
                         r->what, h->name, h->failures, h->last_failure ? h->last_failure : "?");
               continue;
             }
+          if (attach_auth (r))
+            continue;
           start (r);
         }
     }

@@ -173,6 +173,8 @@ class Server:
         if reply is None:
             reply = {"status": 404, "body": None,
                      "headers": {"Content-Type": "application/json"}}
+        if reply.get("delay"):
+            time.sleep(float(reply["delay"]))
         status = int(reply.get("status", 200))
         body = b""
         if reply.get("body"):
