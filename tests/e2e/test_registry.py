@@ -43,12 +43,13 @@ def empty_docker_config(tmp_path):
     return {"DOCKER_CONFIG": str(d)}
 
 
-def registry_requests(reg, repo):
-    """(method, uri) of the requests the registry logged for repo (its access log)."""
+def registry_requests(reg, repo, agent=None):
+    """(method, uri) of the requests the registry logged for repo (its access log),
+    only those whose user agent starts with agent when given."""
     out = []
     for line in reg.log().splitlines():
-        m = re.search(r'"([A-Z]+) (/v2/\S+) HTTP/[0-9.]+" \d+', line)
-        if m and ("/v2/" + repo + "/") in m.group(2):
+        m = re.search(r'"([A-Z]+) (/v2/\S+) HTTP/[0-9.]+" \d+ \S+ "[^"]*" "([^"]*)"', line)
+        if m and ("/v2/" + repo + "/") in m.group(2) and (agent is None or m.group(3).startswith(agent)):
             out.append((m.group(1), m.group(2)))
     return out
 
@@ -400,3 +401,70 @@ def test_registry__progress_bar_only_on_a_terminal(imgwatch_bin, run_imgwatch, r
     # Not a terminal: no bar.
     r = run_imgwatch("resolve", "--config", insecure_config, *many, check=0)
     assert r.stderr == ""
+
+
+# --- transport: connection reuse, HTTP/2, mirrors -------------------------
+
+
+def remote_ports(reg, repo):
+    """Client ports of the requests the registry logged for repo."""
+    ports = []
+    for line in reg.log().splitlines():
+        if "response completed" in line and "/v2/%s/" % repo in line and "imgwatch/" in line:
+            m = re.search(r'http\.request\.remoteaddr="?[0-9.]+:(\d+)', line)
+            if m:
+                ports.append(int(m.group(1)))
+    return ports
+
+
+def test_registry__connections_are_reused(run_imgwatch, registry, oci, unique_repo, insecure_config):
+    base = "%s/%s:base" % (registry.host, unique_repo)
+    oci.push(oci.build(), base)
+    tags = ["r%03d" % i for i in range(120)]
+    oci.retag(base, tags, distinct=True)
+    refs = ["%s/%s:%s" % (registry.host, unique_repo, t) for t in tags]
+    r = run_imgwatch("resolve", "--config", insecure_config, "--concurrency", "4", "-",
+                     input="\n".join(refs) + "\n", check=0)
+    assert len(r.stdout.splitlines()) == 120
+    ports = remote_ports(registry, unique_repo)
+    assert len(ports) == 120
+    # 120 requests over at most 4 connections (plain HTTP/1.1, 4 at a time).
+    assert len(set(ports)) <= 4
+
+
+def test_registry__http2_over_tls(run_imgwatch, registry_factory, oci, unique_repo, tmp_path):
+    reg = registry_factory("tls")
+    refs = ["%s/%s:h%d" % (reg.host, unique_repo, i) for i in range(3)]
+    digest = oci.push(oci.build(), refs[0], ca=reg.ca_path)
+    oci.retag(refs[0], ["h1", "h2"], ca=reg.ca_path)
+    cfg = write_config(tmp_path, {reg.host: {"ca": reg.ca_path}})
+    r = run_imgwatch("resolve", "--config", cfg, *refs, check=0, env=empty_docker_config(tmp_path))
+    assert r.stdout == "".join("%s\t%s\n" % (ref, digest) for ref in refs)
+    lines = [x for x in reg.log().splitlines() if "imgwatch/" in x and "/v2/%s/" % unique_repo in x
+             and '"HEAD ' in x]
+    assert len(lines) == 3
+    assert all("HTTP/2.0" in x for x in lines), lines
+    # All three streams shared one connection.
+    assert len(set(remote_ports(reg, unique_repo))) == 1
+
+
+def test_registry__mirror_serves_digests_only(run_imgwatch, registry, registry_factory, oci, unique_repo,
+                                              tmp_path):
+    mirror = registry_factory("plain")
+    image = oci.build(labels={"org.opencontainers.image.revision": "m1"})
+    ref = "%s/%s:v1" % (registry.host, unique_repo)
+    digest = oci.push(image, ref)
+    oci.push(image, "%s/%s:v1" % (mirror.host, unique_repo))
+    cfg = write_config(tmp_path, {registry.host: {"insecure": True}, mirror.host: {"insecure": True}},
+                       mirrors={registry.host: [mirror.host]})
+    r = run_imgwatch("resolve", "--config", cfg, "-o", "json", ref, check=0, env=empty_docker_config(tmp_path))
+    (item,) = json.loads(r.stdout)["items"]
+    assert item["digest"] == digest
+    assert item["labels"]["org.opencontainers.image.revision"] == "m1"
+    at_registry = registry_requests(registry, unique_repo, agent="imgwatch/")
+    at_mirror = registry_requests(mirror, unique_repo, agent="imgwatch/")
+    # The tag was asked of the registry only; the digest fetches went to the mirror.
+    assert ("HEAD", "/v2/%s/manifests/v1" % unique_repo) in at_registry
+    assert not any(u.endswith("/manifests/v1") for _, u in at_mirror)
+    assert ("GET", "/v2/%s/manifests/%s" % (unique_repo, digest)) in at_mirror
+    assert ("GET", "/v2/%s/manifests/%s" % (unique_repo, digest)) not in at_registry
