@@ -544,8 +544,13 @@ again:
     }
   if (cc != CURLE_OK)
     {
-      iw_error_set (err, curl_code_to_iw (cc), "cannot reach the Kubernetes API server at %s: %s", c->server,
-                    errbuf[0] ? errbuf : curl_easy_strerror (cc));
+      iw_code code = curl_code_to_iw (cc);
+
+      iw_error_set (err, code, "%s the Kubernetes API server at %s: %s",
+                    code == IW_ETLS       ? "TLS failed with"
+                    : code == IW_ETIMEOUT ? "timed out talking to"
+                                          : "cannot reach",
+                    c->server, errbuf[0] ? errbuf : curl_easy_strerror (cc));
       goto done;
     }
   if (r.status == 200)

@@ -504,6 +504,13 @@ resolve (iw_kubeconfig **out, kset *s, const char *origin, const char *context, 
       || dup_str (&kc->tls_server_name, clf, cl, "tls-server-name", w, err) < 0
       || reject (clf, cl, (const char *const[]){ "proxy-url", NULL }, w, err) < 0)
     goto done;
+  if (kc->insecure_skip_tls_verify && (kc->ca_file || kc->ca_data))
+    {
+      /* As kubectl: a CA and "trust anything" contradict each other. */
+      iw_error_set (err, IW_EPOLICY,
+                    "%s: %s: certificate-authority and insecure-skip-tls-verify are exclusive", clf->name, w);
+      goto done;
+    }
   if (kc->server == NULL || *kc->server == '\0')
     {
       iw_error_set (err, IW_EPOLICY, "%s: %s.server is missing", clf->name, w);

@@ -176,6 +176,9 @@ test_kube_kubeconfig__errors_name_file_line_and_key (void **state)
       "cluster: "
       "{server: 'https://a'}}]\nusers: [{name: u, user: {as: admin}}]\n",
       NULL, IW_EUNSUPPORTED, "users[u].user.as is not supported" },
+    { "current-context: x\ncontexts: [{name: x, context: {cluster: k}}]\nclusters: [{name: k, cluster: "
+      "{server: 'https://a', certificate-authority: ca.pem, insecure-skip-tls-verify: true}}]\n",
+      NULL, IW_EPOLICY, "certificate-authority and insecure-skip-tls-verify are exclusive" },
   };
 
   (void)state;
