@@ -62,12 +62,12 @@ on_registry_progress (void *data, size_t done, size_t total)
   int width = 30, filled = total ? (int)(done * (size_t)width / total) : width;
 
   (void)data;
+  if (filled > width)
+    filled = width;
   fprintf (stderr, "\r\033[Kimgwatch assess: %s [%.*s%*s] %zu/%zu", progress.what, filled,
            "##############################", width - filled, "", done, total);
   progress.shown = true;
 }
-
-static volatile sig_atomic_t timeout_seconds;
 
 static void
 on_alarm (int sig)
@@ -264,7 +264,6 @@ run (int argc, char **argv)
     {
       long secs = parse_duration (o.timeout);
 
-      timeout_seconds = (sig_atomic_t)secs;
       signal (SIGALRM, on_alarm);
       alarm ((unsigned)secs);
     }

@@ -502,6 +502,21 @@ def test_assess__timeout_bounds_a_hanging_registry(assess, tmp_path):
         sock.close()
 
 
+def test_assess__timeout_ends_a_stalled_run_with_exit_3(imgwatch_bin):
+    # stdin stays open and silent: the source never finishes.
+    r, w = os.pipe()
+    try:
+        p = subprocess.Popen([imgwatch_bin, "assess", "--from-file", "-", "--timeout", "2"], stdin=r,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        os.close(r)
+        out, err = p.communicate(timeout=60)
+    finally:
+        os.close(w)
+    assert p.returncode == 3
+    assert "--timeout reached" in err
+    assert out == ""
+
+
 def test_assess__unreachable_cluster_exits_3(run_imgwatch, tmp_path):
     from iwtest.util import free_port
     kubeconfig = tmp_path / "kubeconfig"
