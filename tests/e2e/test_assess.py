@@ -623,3 +623,43 @@ def test_assess__tls_failure_is_unverified(registry_factory, oci, assess, tmp_pa
     rc, doc, _ = assess(cluster, cfg, "--fail-on", "medium")
     assert al.findings(doc) == {ref: [("moving-tag", "info"), ("pull-policy", "info")]}
     assert rc == 0
+
+
+def test_assess__manifests_before_they_deploy(registry, oci, unique_repo, run_imgwatch, tmp_path):
+    host_repo = "%s/%s" % (registry.host, unique_repo)
+    d = oci.push(oci.build(), host_repo + ":1.0")
+    manifest = tmp_path / "deploy.yaml"
+    manifest.write_text("""\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: prod}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      initContainers:
+      - {name: migrate, image: "%(repo)s:9.9", imagePullPolicy: IfNotPresent}
+      containers:
+      - {name: app, image: "%(repo)s@%(d)s"}
+      - {name: sidecar, image: "gcr.io.evil.com/proxy@%(d)s"}
+""" % {"repo": host_repo, "d": d})
+    cfg = al.write_config(str(tmp_path / "cfg.yaml"), registry.host, trusted=[registry.host, "gcr.io"])
+    r = run_imgwatch("assess", "--from-file", str(manifest), "--config", cfg, "-o", "json", check=1)
+    doc = json.loads(r.stdout)
+    jsonschema.validate(doc, SCHEMA)
+    # Nothing runs yet: the pinned image is clean, the missing tag and the
+    # lookalike registry are caught before the deploy.
+    assert al.findings(doc) == {host_repo + ":9.9": [("moving-tag", "low"), ("pull-policy", "medium"),
+                                                     ("tag-missing", "high")],
+                                "gcr.io.evil.com/proxy@" + d: [("untrusted-registry", "high")]}
+    missing = finding_of(image_of(doc, host_repo + ":9.9"), "tag-missing")
+    assert "does not exist" in missing["message"]
+    w = image_of(doc, host_repo + ":9.9")["workloads"][0]
+    assert (w["kind"], w["name"], w["container"], w["containerType"], w["pods"]) == \
+        ("Deployment", "web", "migrate", "init", 0)
+    # The pull-policy patch for an init container works on the manifest.
+    pp = al.kubectl_commands(finding_of(image_of(doc, host_repo + ":9.9"), "pull-policy")["remediation"])
+    out = al.run_local(pp[-1], str(manifest))
+    assert out["spec"]["template"]["spec"]["initContainers"][0]["imagePullPolicy"] == "Always"
+    assert out["spec"]["template"]["spec"]["containers"][0]["image"] == "%s@%s" % (host_repo, d)
