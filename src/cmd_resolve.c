@@ -372,6 +372,12 @@ run (int argc, char **argv)
       texts = iw_xreallocarray (texts, n + 1, sizeof *texts);
       texts[n++] = iw_xstrdup (argv[i]);
     }
+  if (o.exists && (o.json || o.platform))
+    {
+      iw_cli_error ("resolve",
+                    "--exists prints present, absent or unknown: it takes no -o json or --platform");
+      goto done;
+    }
   if (n == 0)
     {
       iw_cli_error ("resolve", "no references given (use - to read them from stdin)");

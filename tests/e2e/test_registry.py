@@ -468,3 +468,18 @@ def test_registry__mirror_serves_digests_only(run_imgwatch, registry, registry_f
     assert not any(u.endswith("/manifests/v1") for _, u in at_mirror)
     assert ("GET", "/v2/%s/manifests/%s" % (unique_repo, digest)) in at_mirror
     assert ("GET", "/v2/%s/manifests/%s" % (unique_repo, digest)) not in at_registry
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--exists", "-o", "json", "r.example.com/a@sha256:" + "1" * 64], "takes no -o json"),
+    (["--exists", "r.example.com/a:tag"], "needs REF@DIGEST"),
+    (["-o", "yaml", "r.example.com/a:1"], "unknown output format"),
+    (["--platform", "linux", "r.example.com/a:1"], "expected OS/ARCH"),
+    (["--concurrency", "0", "r.example.com/a:1"], "expected 1 to 256"),
+    (["--timeout", "x", "r.example.com/a:1"], "expected 1 to 3600"),
+    ([], "no references given"),
+])
+def test_registry__usage_errors(run_imgwatch, args, message):
+    r = run_imgwatch("resolve", *args, check=2)
+    assert message in r.stderr
+    assert r.stdout == ""
