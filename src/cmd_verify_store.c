@@ -106,8 +106,8 @@ print_table (const iw_store_report *r, double seconds)
 
       if (strcmp (f->severity, "critical") == 0)
         crit++;
-      printf ("%-9s %-14s %s%s%s\n", f->severity, f->check, f->namespace_ ? f->namespace_ : "",
-              f->namespace_ ? "/" : "", f->image);
+      printf ("%-9s %-14s %s%s%s%s\n", f->severity, f->check, f->image, f->namespace_ ? " (namespace " : "",
+              f->namespace_ ? f->namespace_ : "", f->namespace_ ? ")" : "");
       printf ("  %s\n", f->message);
       if (f->remediation)
         printf ("  fix: %s\n", f->remediation);
@@ -304,6 +304,22 @@ verify_containerd (iw_store_report **out, const options *o, const iw_content_sto
                       o->namespace_ ? " namespace " : "", o->namespace_ ? o->namespace_ : "");
         ret = IW_EXIT_USAGE;
         goto done;
+      }
+  /* Blobs that could not be read may mean containerd went away meanwhile:
+   * then the run as a whole failed, it did not find unreadable blobs. */
+  for (size_t i = 0; i < total->n_findings; i++)
+    if (strcmp (total->findings[i].reason, "unreadable") == 0)
+      {
+        char **again = NULL;
+
+        if (iw_containerd_namespaces (&again, c, &err) < 0)
+          {
+            iw_cli_error ("verify-store", "containerd went away during the verification: %s",
+                          iw_error_msg (err));
+            goto done;
+          }
+        iw_strv_free (again);
+        break;
       }
   *out = iw_steal (&total);
   ret = IW_EXIT_OK;
