@@ -158,9 +158,11 @@ iw_assess_resolve (iw_assessment *a, const iw_check_ctx *ctx, iw_registry *reg, 
     }
   if (n_detail)
     {
-      if (iw_registry_resolve_many (&res, reg, (const iw_ref *const *)detail_refs, n_detail,
-                                    IW_RESOLVE_LABELS, err)
-          < 0)
+      /* Config blobs (labels) only when lineage is wanted: the children's
+         manifests already name their config digests. */
+      unsigned flags = lineage ? IW_RESOLVE_LABELS : IW_RESOLVE_MANIFEST | IW_RESOLVE_CHILDREN;
+
+      if (iw_registry_resolve_many (&res, reg, (const iw_ref *const *)detail_refs, n_detail, flags, err) < 0)
         {
           iw_error_wrap (err, "read %zu manifests", n_detail);
           goto done;

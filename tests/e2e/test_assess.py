@@ -231,7 +231,8 @@ def test_assess__untrusted_registries_and_lookalikes(registry, oci, unique_repo,
         "%s/library/nginx@%s" % (registry.host, d1)
 
 
-def test_assess__multi_arch_children(registry, oci, unique_repo, assess, tmp_path):
+@pytest.mark.parametrize("lineage", ["lineage", "no-lineage"])
+def test_assess__multi_arch_children(registry, oci, unique_repo, assess, tmp_path, lineage):
     host_repo = "%s/%s" % (registry.host, unique_repo)
     ref = host_repo + ":2.0"
     _, old_children = oci.push_index(None, ref)
@@ -242,11 +243,15 @@ def test_assess__multi_arch_children(registry, oci, unique_repo, assess, tmp_pat
                .deployment("app", "arm", ref, [pullable(host_repo, children["linux/arm64"])], "Always")
                .deployment("app", "old", ref, [pullable(host_repo, old_children["linux/arm64"])], "Always")
                .deployment("app", "idx", ref, [pullable(host_repo, index)], "Always")
+               # A docker node reports the config digest of its platform's child.
+               .deployment("app", "dockerd", ref,
+                           ["docker://" + oci.config_digest("%s@%s" % (host_repo, children["linux/arm64"]))],
+                           "Always")
                # One Deployment over amd64 and arm64 nodes: one image, no drift.
                .deployment("app", "mixed", ref, [pullable(host_repo, children["linux/amd64"]),
                                                  pullable(host_repo, children["linux/arm64"])], "Always"))
     cfg = al.write_config(str(tmp_path / "cfg.yaml"), registry.host, trusted=[registry.host])
-    rc, doc, _ = assess(cluster, cfg)
+    rc, doc, _ = assess(cluster, cfg, *(["--no-lineage"] if lineage == "no-lineage" else []))
     assert al.findings(doc) == {ref: [("integrity-stale", "high"), ("moving-tag", "low"),
                                       ("pull-policy", "low")]}
     img = image_of(doc, ref)
@@ -257,7 +262,8 @@ def test_assess__multi_arch_children(registry, oci, unique_repo, assess, tmp_pat
     assert img["registryDigest"] == index
 
 
-def test_assess__docker_config_ids(registry, oci, unique_repo, assess, tmp_path):
+@pytest.mark.parametrize("lineage", ["lineage", "no-lineage"])
+def test_assess__docker_config_ids(registry, oci, unique_repo, assess, tmp_path, lineage):
     host_repo = "%s/%s" % (registry.host, unique_repo)
     match_ref, old_ref, never_ref = host_repo + ":match", host_repo + ":old", host_repo + ":never"
     oci.push(oci.build(), match_ref)
@@ -273,7 +279,7 @@ def test_assess__docker_config_ids(registry, oci, unique_repo, assess, tmp_path)
                .deployment("d", "never", never_ref, ["docker://" + never_cfg], "Always"))
     cfg = al.write_config(str(tmp_path / "cfg.yaml"), registry.host, trusted=[registry.host],
                           extra="severity: {moving-tag: info, pull-policy: info}")
-    rc, doc, _ = assess(cluster, cfg, "--fail-on", "low")
+    rc, doc, _ = assess(cluster, cfg, "--fail-on", "low", *(["--no-lineage"] if lineage == "no-lineage" else []))
     tag_info = [("moving-tag", "info"), ("pull-policy", "info")]
     assert al.findings(doc) == {match_ref: tag_info,
                                 old_ref: [("integrity-stale", "high")] + tag_info,
