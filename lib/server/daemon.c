@@ -18,6 +18,8 @@
 /* Distinct references remembered between cycles; beyond, a cycle
  * re-resolves everything (memory stays bounded under a flood). */
 #define MAX_PENDING_REFS 4096
+/* How long after an event its reference is asked once more. */
+#define RECHECK_MS 1000
 
 typedef struct srec
 {
@@ -59,6 +61,12 @@ struct iw_daemon
   size_t n_groups, cap_groups;
   pending *pend;
   size_t n_pend;
+  /* References named by events, asked again once after RECHECK_MS: a
+   * registry may notify before the tag itself points to the new manifest
+   * (docker-registry links the tag after the manifest put it announced). */
+  pending *recheck;
+  size_t n_recheck;
+  int64_t recheck_due;  /* monotonic ms; 0 when nothing waits */
   int64_t max_received; /* latest event time covered by the next cycle */
   char *causes;         /* "; "-separated, capped */
   unsigned long cycles;
@@ -714,6 +722,10 @@ cycle (iw_daemon *d, srec **recs, size_t n, pending *pend, size_t n_pend, bool a
       goto done;
     }
   iw_server_set_ready (d->server, true, NULL);
+  /* From each registry event to the assessment that reflects it. */
+  for (size_t i = 0; i < n_pend; i++)
+    iw_metrics_observe (d->metrics, "imgwatch_event_to_assessment_seconds", NULL,
+                        (double)(iw_store_now_ms () - pend[i].received_ms) / 1000.0);
   if (covered && iw_store_inbox_done_before (d->store, covered, now, &err) < 0)
     {
       iw_log_error ("history: %s", iw_error_msg (err));
@@ -773,10 +785,25 @@ worker (void *arg)
       int64_t covered;
       bool skip;
 
+      bool rechecking = false;
+
+      if (!d->dirty && d->recheck_due && mono_ms () >= d->recheck_due)
+        {
+          /* The second look at references events named. */
+          for (size_t i = 0; i < d->n_recheck; i++)
+            free (d->recheck[i].ref);
+          free (d->recheck);
+          d->recheck = NULL;
+          d->n_recheck = 0;
+          d->recheck_due = 0;
+          rechecking = true;
+          d->dirty = true;
+        }
       if (!d->dirty && mono_ms () < next_reresolve)
         {
           struct timespec ts;
-          int64_t wait = next_reresolve == INT64_MAX ? 3600000 : next_reresolve - mono_ms ();
+          int64_t until = d->recheck_due && d->recheck_due < next_reresolve ? d->recheck_due : next_reresolve;
+          int64_t wait = until == INT64_MAX ? 3600000 : until - mono_ms ();
 
           clock_gettime (CLOCK_MONOTONIC, &ts);
           ts.tv_sec += wait / 1000;
@@ -794,6 +821,8 @@ worker (void *arg)
           d->all_refresh = true;
           add_cause (d, "periodic re-resolution");
         }
+      if (rechecking)
+        add_cause (d, "second look after registry events");
       if (d->o.settle_ms > 0)
         {
           /* Let a burst (a push of several tags, a rollout) arrive. */
@@ -859,6 +888,19 @@ worker (void *arg)
       for (size_t i = 0; i < n; i++)
         srec_release (recs[i]);
       free (recs);
+      /* Events of a real cycle get their second look later (bounded like
+       * the pending list). */
+      if (!skip && n_pend)
+        {
+          for (size_t i = 0; i < n_pend && d->n_recheck < MAX_PENDING_REFS; i++)
+            {
+              d->recheck = iw_xreallocarray (d->recheck, d->n_recheck + 1, sizeof *d->recheck);
+              d->recheck[d->n_recheck++] = pend[i];
+              pend[i].ref = NULL;
+            }
+          if (d->recheck_due == 0)
+            d->recheck_due = mono_ms () + RECHECK_MS;
+        }
       for (size_t i = 0; i < n_pend; i++)
         free (pend[i].ref);
       free (pend);
@@ -898,6 +940,10 @@ iw_daemon_new (iw_daemon **out, const iw_daemon_options *opts, iw_store *store, 
                       sizeof cycle_bounds / sizeof cycle_bounds[0]);
   iw_metrics_declare (metrics, "imgwatch_time_to_detect_seconds", IW_METRIC_HISTOGRAM,
                       "From a registry event naming a reference to the finding it caused being recorded.",
+                      ttd_bounds, sizeof ttd_bounds / sizeof ttd_bounds[0]);
+  iw_metrics_declare (metrics, "imgwatch_event_to_assessment_seconds", IW_METRIC_HISTOGRAM,
+                      "From a registry event about a running reference to the published assessment that "
+                      "reflects it.",
                       ttd_bounds, sizeof ttd_bounds / sizeof ttd_bounds[0]);
   iw_metrics_declare (metrics, "imgwatch_findings_opened_total", IW_METRIC_COUNTER,
                       "Findings opened, by check and severity.", NULL, 0);
@@ -961,6 +1007,9 @@ iw_daemon_free (iw_daemon *d)
   for (size_t i = 0; i < d->n_pend; i++)
     free (d->pend[i].ref);
   free (d->pend);
+  for (size_t i = 0; i < d->n_recheck; i++)
+    free (d->recheck[i].ref);
+  free (d->recheck);
   free (d->causes);
   pthread_mutex_destroy (&d->lock);
   pthread_cond_destroy (&d->cond);

@@ -175,6 +175,12 @@ def test_serve__detects_pushes_resolves_and_keeps_history(serve_env, oci):
     # Running what the registry holds: green-burrito is not stale.
     assert "integrity-stale" not in findings_of(s.image(ref))
 
+    # v1 was pushed before serve listened: the registry's notification sink
+    # failed and backs off (1 s) before it delivers that backlog.  One push
+    # first, so the measure below is imgwatch's, not the registry's backoff.
+    warm = push()
+    util.wait_for(lambda: (s.image(ref) or {}).get("registryDigest") == warm, timeout=30, what="warm-up push")
+
     # 20 pushes under the running tag; each must show up as the new
     # registryDigest with integrity-stale, found from the webhook.
     latencies = []
@@ -189,6 +195,7 @@ def test_serve__detects_pushes_resolves_and_keeps_history(serve_env, oci):
 
         util.wait_for(detected, timeout=30, interval=0.005, what="push %d detected" % i)
         latencies.append(time.monotonic() - t0)
+    print("\nlatencies in push order (ms): %s" % " ".join("%.0f" % (x * 1000) for x in latencies))
     latencies.sort()
     p50 = statistics.median(latencies)
     p99 = latencies[min(len(latencies) - 1, int(round(0.99 * len(latencies))) - 1)]
@@ -204,6 +211,7 @@ def test_serve__detects_pushes_resolves_and_keeps_history(serve_env, oci):
     assert s.metric("imgwatch_webhook_events_total",
                     'provider="distribution",result="accepted"') >= 20
     assert s.metric("imgwatch_time_to_detect_seconds_count") >= 1
+    assert s.metric("imgwatch_event_to_assessment_seconds_count") >= 20
 
     # The pods restart on the new digest: resolved, with the cause and MTTR.
     s.write_pods(gb_pods(r.host, repo, [last, last]))
@@ -222,7 +230,7 @@ def test_serve__detects_pushes_resolves_and_keeps_history(serve_env, oci):
     # The image page data: the tag -> digest timeline next to the runs.
     page = s.json("/api/v1/images/" + urllib.parse.quote(ref, safe=""))
     digests = [t["digest"] for t in page["history"]["tags"]]
-    assert digests[0] == last and digests[-1] == d1 and len(digests) == 21
+    assert digests[0] == last and digests[-1] == d1 and len(digests) == 22
     runs = page["history"]["runs"]
     assert {(x["digest"], x["endedAt"] is None) for x in runs} == {(last, True), (d1, False)}
 

@@ -29,6 +29,8 @@ typedef struct fake
 {
   pthread_mutex_t lock;
   const char *registry_digest; /* what the "registry" says the tag is */
+  const char *next_digest;     /* ... after `lag` more calls */
+  int lag;
   int calls;
   bool saw_refresh; /* the last call was asked to re-resolve REF */
 } fake;
@@ -45,6 +47,11 @@ fake_assess (iw_daemon_result *out, const iw_record *const *recs, size_t n, cons
   (void)err;
   pthread_mutex_lock (&f->lock);
   f->calls++;
+  if (f->next_digest && f->lag-- <= 0)
+    {
+      f->registry_digest = f->next_digest;
+      f->next_digest = NULL;
+    }
   f->saw_refresh = all_refresh;
   for (size_t i = 0; refresh && refresh[i]; i++)
     f->saw_refresh = f->saw_refresh || strcmp (refresh[i], REF) == 0;
@@ -349,6 +356,44 @@ test_daemon__events_for_images_nothing_runs_need_no_assessment (void **state)
 }
 
 static void
+test_daemon__notified_before_the_tag_moved_is_caught_by_the_second_look (void **state)
+{
+  fixture *x = *state;
+  iw_error *err = NULL;
+  iw_record **recs = iw_xcalloc (1, sizeof *recs);
+  iw_webhook_event ev = { (char *)"distribution:early",
+                          IW_WEBHOOK_PUSH,
+                          (char *)"127.0.0.1:5000",
+                          (char *)"green-burrito",
+                          (char *)"latest",
+                          NULL,
+                          0 };
+  json_t *open;
+  unsigned long c;
+
+  recs[0] = rec2 ("gb-1", D1);
+  iw_daemon_set_records (x->d, "test", recs, 1, "initial list");
+  assert_int_equal (iw_daemon_start (x->d, &err), 0);
+  wait_cycle (x->d, 0);
+  /* The registry notifies, but its tag still answers D1 for one more ask. */
+  pthread_mutex_lock (&x->f.lock);
+  x->f.next_digest = D2;
+  x->f.lag = 1;
+  pthread_mutex_unlock (&x->f.lock);
+  c = iw_daemon_cycles (x->d);
+  iw_daemon_on_event (&ev, iw_store_now_ms (), x->d);
+  wait_cycle (x->d, c);
+  open = open_findings (x->store);
+  assert_int_equal (json_array_size (open), 0);
+  json_decref (open);
+  /* About a second later, the second look sees the move. */
+  wait_cycle (x->d, c + 1);
+  open = open_findings (x->store);
+  assert_int_equal (json_array_size (open), 1);
+  json_decref (open);
+}
+
+static void
 test_daemon__events_stored_before_a_crash_are_processed_at_start (void **state)
 {
   fixture *x = *state;
@@ -436,6 +481,8 @@ main (void)
                                      teardown),
     cmocka_unit_test_setup_teardown (test_daemon__events_for_images_nothing_runs_need_no_assessment, setup,
                                      teardown),
+    cmocka_unit_test_setup_teardown (test_daemon__notified_before_the_tag_moved_is_caught_by_the_second_look,
+                                     setup, teardown),
     cmocka_unit_test_setup_teardown (test_daemon__events_stored_before_a_crash_are_processed_at_start, setup,
                                      teardown),
     cmocka_unit_test (test_daemon__rollback_finding_reorders_by_risk),
