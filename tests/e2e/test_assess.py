@@ -669,3 +669,12 @@ spec:
     out = al.run_local(pp[-1], str(manifest))
     assert out["spec"]["template"]["spec"]["initContainers"][0]["imagePullPolicy"] == "Always"
     assert out["spec"]["template"]["spec"]["containers"][0]["image"] == "%s@%s" % (host_repo, d)
+
+
+def test_assess__unwritable_output_exits_3(imgwatch_bin, tmp_path):
+    pods = al.Cluster().deployment("a", "b", "r.example.com/x:1", [""]).write(str(tmp_path / "pods.json"))
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([imgwatch_bin, "assess", "--from-file", pods, "--offline", "-o", "json"],
+                           stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert r.returncode == 3
+    assert "writing the output failed" in r.stderr
