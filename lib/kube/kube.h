@@ -84,10 +84,10 @@ typedef struct iw_kube_options
 /* List the pods (all namespaces, or one) and hand every container (init,
  * app, ephemeral) to fn as a record.  ReplicaSets and Jobs are listed
  * once first, so owners read Deployment and CronJob.  Pages of
- * opts->page_limit; a 410 Expired on a continue restarts the list (records
- * already handed over are then handed over again: callers that need a
- * consistent set should buffer per list, see stats->restarts).  stats_out
- * may be NULL. */
+ * opts->page_limit; a 410 Expired on a continue restarts the list from the
+ * first page (at most opts->max_restarts times, counted in
+ * stats->restarts), and pods already handed over are not handed over
+ * again.  stats_out may be NULL. */
 int iw_kube_list_pods (const iw_kube_options *opts, iw_record_fn fn, void *userdata, iw_kube_stats *stats_out,
                        iw_error **err);
 

@@ -38,6 +38,7 @@ typedef struct input
   const char *name;
   char *peek; /* bytes read to detect the format, served first */
   size_t peek_len, peek_pos;
+  long start; /* where the content starts: after a UTF-8 byte order mark */
 } input;
 
 static int
@@ -389,7 +390,7 @@ may_hold_owners (input *in)
     }
   free (buf);
   /* Start again from the top; the peeked bytes are read again from the file. */
-  if (fseek (in->f, 0, SEEK_SET) < 0)
+  if (fseek (in->f, in->start, SEEK_SET) < 0)
     return true;
   in->peek_pos = in->peek_len = 0;
   return hit;
@@ -435,6 +436,9 @@ iw_source_read_file_stats (const char *path, iw_record_fn fn, void *userdata, iw
         goto done;
       }
     json = i < in.peek_len && (in.peek[i] == '{' || in.peek[i] == '[');
+    /* yajl does not skip a byte order mark; libyaml does. */
+    if (json && in.peek_len >= 3 && memcmp (in.peek, "\xef\xbb\xbf", 3) == 0)
+      in.start = (long)(in.peek_pos = 3);
   }
   source = iw_xasprintf ("file:%s", is_stdin ? "stdin" : path);
   p = iw_kube_parser_new (source, in.name, fn, userdata);
@@ -443,7 +447,7 @@ iw_source_read_file_stats (const char *path, iw_record_fn fn, void *userdata, iw
       iw_kube_parser_set_mode (p, IW_KUBE_PARSE_OWNERS_ONLY);
       if (read_json (p, &in, NULL, NULL, NULL, err) < 0)
         goto done;
-      if (fseek (in.f, 0, SEEK_SET) < 0)
+      if (fseek (in.f, in.start, SEEK_SET) < 0)
         {
           iw_error_set (err, IW_EIO, "rewind %s: %s", in.name, strerror (errno));
           goto done;

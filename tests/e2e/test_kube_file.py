@@ -180,3 +180,16 @@ def test_table_neutralizes_control_characters(tmp_path, run_imgwatch):
     assert len(r.stdout.splitlines()) == 2 and "c?fake row" in r.stdout
     j = items(run_imgwatch("list", "-f", path, "-o", "json", check=True))
     assert j[0]["image"] == "nginx\u001b[2J"  # JSON keeps the exact text, escaped
+
+
+@pytest.mark.parametrize("name", ["pods.json", "pods-replicasets.json"])
+def test_byte_order_mark_and_crlf(tmp_path, run_imgwatch, name):
+    text = (DATA / name).read_text().replace("\n", "\r\n")
+    path = tmp_path / name
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert len(items(run_imgwatch("list", "-f", path, "-o", "json", check=True))) == 10
+    assert len(items(run_imgwatch("list", "-f", "-", "-o", "json", input=path.read_bytes().decode(),
+                                  check=True))) == 10
+    yaml_path = tmp_path / "m.yaml"
+    yaml_path.write_bytes(b"\xef\xbb\xbf" + MANIFESTS.replace("\n", "\r\n").encode())
+    assert len(items(run_imgwatch("list", "-f", yaml_path, "-o", "json", check=True))) == 5
