@@ -18,12 +18,14 @@
 #include "kube/kube.h"
 #include "kube/watch.h"
 #include "registry/registry.h"
+#include "runtime/containerd.h"
 #include "server/alerts.h"
 #include "server/daemon.h"
 #include "server/server.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/sha256.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -57,6 +59,7 @@ static const char usage[]
       "      --db URL               sqlite:PATH (default sqlite:imgwatch.db) or "
       "postgres://USER@HOST:PORT/DB\n"
       "      --resync DUR           full relist of the source (default 10m)\n"
+      "      --poll DUR             containerd polling period (default 5s)\n"
       "      --reresolve DUR        re-resolve every running tag (default 5m)\n"
       "      --retention DUR        keep resolved history this long (default 90d)\n"
       "      --webhook-secret-file FILE  shared secret registries must send (or $IMGWATCH_WEBHOOK_SECRET);\n"
@@ -79,6 +82,8 @@ typedef struct serve_opts
   const char *listen;
   const char *db;
   const char *from_file;
+  const char *containerd;
+  long poll_s;
   const char *kubeconfig;
   const char *context;
   const char *namespace_;
@@ -380,6 +385,53 @@ poll_file (iw_daemon *d, file_source *fs, bool force, iw_error **err)
   return 0;
 }
 
+/* A node's containerd, polled: records are handed over only when what
+ * runs changed (a fingerprint of every record's identity and image). */
+typedef struct containerd_source
+{
+  const char *socket;
+  const char *ns;
+  unsigned char last[IW_SHA256_DIGEST_STRLEN];
+} containerd_source;
+
+static int
+poll_containerd (iw_daemon *d, containerd_source *cs, bool force, iw_error **err)
+{
+  iw_record **recs = NULL;
+  size_t n = 0;
+  char fp[IW_SHA256_DIGEST_STRLEN];
+  iw_sha256 *h;
+
+  if (iw_containerd_list_containers (cs->socket, cs->ns, collect, &recs, err) < 0)
+    {
+      for (size_t i = 0; recs && recs[i]; i++)
+        iw_record_free (recs[i]);
+      free (recs);
+      return -1;
+    }
+  h = iw_sha256_new ();
+  while (recs && recs[n])
+    {
+      const iw_record *r = recs[n++];
+      const char *parts[] = { r->namespace_, r->pod, r->container, r->image, r->image_id.raw, r->state };
+
+      for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++)
+        iw_sha256_update (h, parts[k] ? parts[k] : "", parts[k] ? strlen (parts[k]) + 1 : 1);
+    }
+  iw_sha256_final (h, fp);
+  iw_sha256_free (h);
+  if (!force && memcmp (fp, cs->last, sizeof fp) == 0)
+    {
+      for (size_t i = 0; i < n; i++)
+        iw_record_free (recs[i]);
+      free (recs);
+      return 0;
+    }
+  memcpy (cs->last, fp, sizeof fp);
+  iw_daemon_set_records (d, "containerd", recs, n, "containers changed");
+  return 0;
+}
+
 /* ---- the command ---- */
 
 static void
@@ -415,6 +467,8 @@ parse (serve_opts *o, int argc, char **argv)
     O_ALERT,
     O_SLACK,
     O_LOGFMT,
+    O_CONTAINERD,
+    O_POLL,
   };
   static const struct option longs[] = {
     { "config", required_argument, NULL, O_CONFIG },
@@ -434,6 +488,8 @@ parse (serve_opts *o, int argc, char **argv)
     { "alert-url", required_argument, NULL, O_ALERT },
     { "alert-slack-url", required_argument, NULL, O_SLACK },
     { "log-format", required_argument, NULL, O_LOGFMT },
+    { "containerd", required_argument, NULL, O_CONTAINERD },
+    { "poll", required_argument, NULL, O_POLL },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
@@ -461,6 +517,12 @@ parse (serve_opts *o, int argc, char **argv)
           break;
         case O_KUBECONFIG:
           o->kubeconfig = optarg;
+          break;
+        case O_CONTAINERD:
+          o->containerd = optarg;
+          break;
+        case O_POLL:
+          dur = &o->poll_s;
           break;
         case O_CONTEXT:
           o->context = optarg;
@@ -537,9 +599,19 @@ parse (serve_opts *o, int argc, char **argv)
       iw_cli_error ("serve", "unexpected argument \"%s\"", argv[optind]);
       return -1;
     }
-  if (o->from_file && (o->kubeconfig || o->context || o->namespace_))
+  if (o->from_file && (o->kubeconfig || o->context || o->namespace_ || o->containerd))
     {
-      iw_cli_error ("serve", "--from-file and the Kubernetes options are mutually exclusive");
+      iw_cli_error ("serve", "--from-file and the Kubernetes or containerd options are mutually exclusive");
+      return -1;
+    }
+  if (o->containerd && (o->kubeconfig || o->context))
+    {
+      iw_cli_error ("serve", "--containerd and the Kubernetes options are mutually exclusive");
+      return -1;
+    }
+  if (o->containerd && o->poll_s <= 0)
+    {
+      iw_cli_error ("serve", "--poll must be at least 1s");
       return -1;
     }
   if (!o->tls_cert != !o->tls_key)
@@ -570,6 +642,7 @@ run (int argc, char **argv)
                    .db = "sqlite:imgwatch.db",
                    .resync_s = 600,
                    .reresolve_s = 300,
+                   .poll_s = 5,
                    .retention_s = 90 * 86400 };
   engine e = { 0 };
   iw_store *store = NULL;
@@ -581,9 +654,10 @@ run (int argc, char **argv)
   iw_error *err = NULL;
   char *secret = NULL, *token = NULL;
   file_source fs = { 0 };
+  containerd_source cs = { 0 };
   sigset_t sigs;
   int rc = IW_EXIT_USAGE, p;
-  time_t last_resync, last_prune = 0;
+  time_t last_resync, last_poll, last_prune = 0;
 
   p = parse (&o, argc, argv);
   if (p != 0)
@@ -669,6 +743,14 @@ run (int argc, char **argv)
           goto fail;
         }
     }
+  else if (o.containerd)
+    {
+      e.source = iw_xasprintf ("containerd:%s", o.containerd);
+      cs.socket = o.containerd;
+      cs.ns = o.namespace_;
+      if (poll_containerd (d, &cs, true, &err) < 0)
+        goto fail;
+    }
   else
     {
       iw_kube_watch_options wo = IW_KUBE_WATCH_OPTIONS_INIT;
@@ -688,7 +770,7 @@ run (int argc, char **argv)
                iw_server_port (srv));
   fprintf (stderr, "imgwatch serve: listening on %s (port %d)\n", o.listen, iw_server_port (srv));
 
-  last_resync = time (NULL);
+  last_resync = last_poll = time (NULL);
   for (;;)
     {
       struct timespec ts = { 0, 250 * 1000000 };
@@ -709,6 +791,19 @@ run (int argc, char **argv)
           if (poll_file (d, &fs, force, &err) < 0)
             {
               iw_log_warn ("%s (keeping the last good inventory)", iw_error_msg (err));
+              iw_error_clear (&err);
+            }
+        }
+      if (cs.socket && (sig == SIGHUP || now - last_poll >= o.poll_s))
+        {
+          bool force = sig == SIGHUP || (o.resync_s > 0 && now - last_resync >= o.resync_s);
+
+          last_poll = now;
+          if (force)
+            last_resync = now;
+          if (poll_containerd (d, &cs, force, &err) < 0)
+            {
+              iw_log_warn ("%s (keeping the last inventory)", iw_error_msg (err));
               iw_error_clear (&err);
             }
         }

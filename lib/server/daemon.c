@@ -606,7 +606,7 @@ static void
 sync_findings (iw_daemon *d, json_t *doc, const char *cause, pending *pend, size_t n_pend, int64_t now)
 {
   size_t nf = 0, cap = 16, nc = 0;
-  iw_store_finding *f = iw_xcalloc (cap, sizeof *f);
+  iw_store_current_finding *f = iw_xcalloc (cap, sizeof *f);
   char **owned = NULL;
   iw_finding_change *ch = NULL;
   iw_error *err = NULL;

@@ -21,8 +21,9 @@ int iw_sqlite_observe_tag (iw_sqlite *s, iw_tag_change *out, const char *reposit
                            const char *digest, int64_t now_ms, iw_error **err);
 int iw_sqlite_rollbacks (iw_sqlite *s, json_t **out, iw_error **err);
 int iw_sqlite_sync_runs (iw_sqlite *s, const iw_store_run *runs, size_t n, int64_t now_ms, iw_error **err);
-int iw_sqlite_sync_findings (iw_sqlite *s, iw_finding_change **out, size_t *n_out, const iw_store_finding *f,
-                             size_t n, const char *cause, int64_t now_ms, iw_error **err);
+int iw_sqlite_sync_findings (iw_sqlite *s, iw_finding_change **out, size_t *n_out,
+                             const iw_store_current_finding *f, size_t n, const char *cause, int64_t now_ms,
+                             iw_error **err);
 int iw_sqlite_mttr (iw_sqlite *s, iw_mttr **out, size_t *n_out, iw_error **err);
 int iw_sqlite_inbox_add (iw_sqlite *s, bool *out_new, const char *event_id, const char *provider,
                          const char *payload, int64_t now_ms, iw_error **err);
@@ -41,7 +42,7 @@ int iw_pg_observe_tag (iw_pg *s, iw_tag_change *out, const char *repository, con
                        const char *digest, int64_t now_ms, iw_error **err);
 int iw_pg_rollbacks (iw_pg *s, json_t **out, iw_error **err);
 int iw_pg_sync_runs (iw_pg *s, const iw_store_run *runs, size_t n, int64_t now_ms, iw_error **err);
-int iw_pg_sync_findings (iw_pg *s, iw_finding_change **out, size_t *n_out, const iw_store_finding *f,
+int iw_pg_sync_findings (iw_pg *s, iw_finding_change **out, size_t *n_out, const iw_store_current_finding *f,
                          size_t n, const char *cause, int64_t now_ms, iw_error **err);
 int iw_pg_mttr (iw_pg *s, iw_mttr **out, size_t *n_out, iw_error **err);
 int iw_pg_inbox_add (iw_pg *s, bool *out_new, const char *event_id, const char *provider, const char *payload,

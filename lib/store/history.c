@@ -95,8 +95,9 @@ iw_store_sync_runs (iw_store *s, const iw_store_run *runs, size_t n, int64_t now
 }
 
 int
-iw_store_sync_findings (iw_store *s, iw_finding_change **out, size_t *n_out, const iw_store_finding *f,
-                        size_t n, const char *cause, int64_t now_ms, iw_error **err)
+iw_store_sync_findings (iw_store *s, iw_finding_change **out, size_t *n_out,
+                        const iw_store_current_finding *f, size_t n, const char *cause, int64_t now_ms,
+                        iw_error **err)
 {
   return s->pg ? iw_pg_sync_findings (s->pg, out, n_out, f, n, cause, now_ms, err)
                : iw_sqlite_sync_findings (s->sq, out, n_out, f, n, cause, now_ms, err);

@@ -444,8 +444,9 @@ push_change (iw_finding_change **v, size_t *n, size_t *cap, iw_finding_change c)
 }
 
 int
-iw_sqlite_sync_findings (iw_sqlite *s, iw_finding_change **out, size_t *n_out, const iw_store_finding *f,
-                         size_t n, const char *cause, int64_t now_ms, iw_error **err)
+iw_sqlite_sync_findings (iw_sqlite *s, iw_finding_change **out, size_t *n_out,
+                         const iw_store_current_finding *f, size_t n, const char *cause, int64_t now_ms,
+                         iw_error **err)
 {
   sqlite3_stmt *st = NULL;
   iw_finding_change *changes = NULL;

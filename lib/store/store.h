@@ -106,14 +106,14 @@ int iw_store_sync_runs (iw_store *s, const iw_store_run *runs, size_t n, int64_t
 
 /* One finding as the assessment reports it, keyed by (reference, check).
  * Strings are borrowed; message and workloads may be NULL. */
-typedef struct iw_store_finding
+typedef struct iw_store_current_finding
 {
   const char *reference;
   const char *check;
   const char *severity;
   const char *message;
   const char *workloads; /* comma-separated */
-} iw_store_finding;
+} iw_store_current_finding;
 
 /* A finding opened or resolved by iw_store_sync_findings(). */
 typedef struct iw_finding_change
@@ -134,8 +134,9 @@ typedef struct iw_finding_change
  * "webhook distribution ...", "pod restarted", ...).  The changes are
  * handed back in *out (n in *n_out; may be NULL when not wanted), caller
  * frees with iw_finding_changes_free(). */
-int iw_store_sync_findings (iw_store *s, iw_finding_change **out, size_t *n_out, const iw_store_finding *f,
-                            size_t n, const char *cause, int64_t now_ms, iw_error **err);
+int iw_store_sync_findings (iw_store *s, iw_finding_change **out, size_t *n_out,
+                            const iw_store_current_finding *f, size_t n, const char *cause, int64_t now_ms,
+                            iw_error **err);
 void iw_finding_changes_free (iw_finding_change *c, size_t n);
 
 /* Mean time to resolve, per check. */

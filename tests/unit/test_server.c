@@ -212,7 +212,8 @@ test_server__image_and_history_api (void **state)
   iw_error *err = NULL;
   char *body = NULL;
   json_t *doc;
-  iw_store_finding fi = { "127.0.0.1:5000/green-burrito:latest", "integrity-stale", "high", "stale", NULL };
+  iw_store_current_finding fi
+      = { "127.0.0.1:5000/green-burrito:latest", "integrity-stale", "high", "stale", NULL };
 
   assert_int_equal (iw_server_publish (f->srv, assessment, &err), 0);
   assert_int_equal (

@@ -209,9 +209,10 @@ test_store__findings_open_resolve_and_mttr (void **state)
   iw_mttr *m = NULL;
   size_t nm = 0;
   json_t *h = NULL;
-  iw_store_finding stale = { "r/gb:latest", "integrity-stale", "high", "stale", "default/Deployment/gb" };
-  iw_store_finding moving = { "r/gb:latest", "moving-tag", "medium", NULL, NULL };
-  iw_store_finding both[] = { stale, moving };
+  iw_store_current_finding stale
+      = { "r/gb:latest", "integrity-stale", "high", "stale", "default/Deployment/gb" };
+  iw_store_current_finding moving = { "r/gb:latest", "moving-tag", "medium", NULL, NULL };
+  iw_store_current_finding both[] = { stale, moving };
 
   assert_int_equal (iw_store_sync_findings (f->s, &c, &n, both, 2, "start", 1000, &err), 0);
   assert_int_equal (n, 2);
@@ -295,7 +296,7 @@ test_store__prune_keeps_the_current_state (void **state)
   fixture *f = *state;
   iw_error *err = NULL;
   json_t *h = NULL;
-  iw_store_finding a = { "r/x:1", "moving-tag", "low", NULL, NULL };
+  iw_store_current_finding a = { "r/x:1", "moving-tag", "low", NULL, NULL };
   iw_store_run run = { "ns/Pod/x", "c", "r/x:1", D1 };
   bool fresh;
 
