@@ -125,6 +125,9 @@ def test_serve_webhooks__alerts_on_new_high_findings_and_their_resolution(quiet_
         util.wait_for(lambda: len(recv.bodies) >= 4, timeout=30, what="resolved alerts")
         resolved = [b for p, b in recv.bodies if p == "/generic" and b["kind"] == "FindingResolved"]
         assert resolved and resolved[0]["resolution"] and resolved[0]["resolvedAt"]
+        # The receiver records a body before serve sees the response and counts it.
+        util.wait_for(lambda: s.metric("imgwatch_alerts_total", 'result="sent"') == 4, timeout=30,
+                      what="4 alerts counted as sent")
         assert s.metric("imgwatch_alerts_total", 'result="sent"') == 4
         # The Slack URL (a credential) never reaches the log.
         assert "/services/T0/B0/x" not in util.read_tail(s.log, 1 << 20)
