@@ -7,7 +7,7 @@
 # `imgwatch resolve` for 10,000 references.  Prints a markdown table.
 #
 #   N=1000 (tags resolved per run)  SKOPEO_N=100 (skopeo is slow: a sample)
-#   BIG=10000 (references for the RSS run)  RUNS=3 (best of)
+#   BIG=10000 (references for the RSS run)  RUNS=5 (interleaved rounds, best of)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x build/imgwatch ] || make -s build/imgwatch
@@ -25,16 +25,11 @@ work, root = os.environ["IWBENCH_WORK"], os.environ["IWBENCH_ROOT"]
 n = int(os.environ.get("N", "1000"))
 skopeo_n = int(os.environ.get("SKOPEO_N", "100"))
 big = int(os.environ.get("BIG", "10000"))
-runs = int(os.environ.get("RUNS", "3"))
+runs = int(os.environ.get("RUNS", "5"))
 imgwatch = os.path.join(root, "build", "imgwatch")
 accept = ("application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, "
           "application/vnd.docker.distribution.manifest.v2+json, "
           "application/vnd.docker.distribution.manifest.list.v2+json")
-
-
-def best(fn):
-    """Best of `runs` (least disturbed by the other tenants of this machine)."""
-    return min(fn() for _ in range(runs))
 
 
 def timed(argv, stdin=None, check=None):
@@ -106,11 +101,15 @@ with Registry(os.path.join(work, "reg"), "plain") as reg:
                            check=True, capture_output=True)
         return time.perf_counter() - t
 
-    rows = []
-    t_iw = best(run_imgwatch)
+    # Interleaved rounds, best of each: the other tenants of this machine
+    # come and go, and must not favour whichever tool ran in a quiet spell.
+    run_imgwatch()  # warm-up: page cache, registry
+    t_iw = t_ceiling = t_curl = float("inf")
+    for _ in range(runs):
+        t_iw = min(t_iw, run_imgwatch())
+        t_ceiling = min(t_ceiling, run_headloop())
+        t_curl = min(t_curl, run_curl())
     rate_iw = n / t_iw
-    t_ceiling = best(run_headloop)
-    t_curl = best(run_curl)
     t_skopeo = run_skopeo()
     rates = {
         "imgwatch resolve (1 process, 16/registry)": (n, t_iw),
@@ -141,7 +140,7 @@ print("| peak RSS | %.1f MB |" % (rss_kb / 1024))
 print("| wall clock | %s |" % wall)
 print("| CPU of imgwatch (user+sys) | %.2f s (%.0f µs per reference) |" % (cpu, cpu * 1e6 / big))
 print()
-print("Best of %d runs (skopeo: one run of %d images); one plain-HTTP docker-registry on "
+print("Best of %d interleaved rounds (skopeo: one run of %d images); one plain-HTTP docker-registry on "
       "127.0.0.1, nproc=%s, shared with other work (1-minute load average at the end: %.1f)."
       % (runs, skopeo_n, os.cpu_count(), load))
 PY
