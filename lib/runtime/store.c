@@ -449,7 +449,8 @@ typedef struct edge
 typedef struct verifier
 {
   const iw_content_store *cs;
-  const iw_store_images *images;
+  const iw_store_images *images; /* distinct (namespace, target) pairs */
+  char **aliases;                /* per image: its other names, ", "-separated, or NULL */
   iw_store_report *report;
   blob *blobs;
   size_t n_blobs, cap_blobs;
@@ -797,9 +798,12 @@ image_finding (verifier *v, size_t image, const char *check, const char *severit
 {
   const iw_store_image *img = &v->images->v[image];
   char *rem = remediation_for (img, blob_digest);
+  char *msg = v->aliases[image] ? iw_xasprintf ("%s (the image is also named %s)", message, v->aliases[image])
+                                : NULL;
 
   iw_store_report_add (v->report, check, severity, img->name, img->namespace_, blob_digest, role, reason,
-                       message, rem);
+                       msg ? msg : message, rem);
+  free (msg);
   free (rem);
 }
 
@@ -874,11 +878,69 @@ add_unreferenced (const char *digest, void *ud, iw_error **err)
   return 0;
 }
 
+/* How good a name is for messages and commands: a tag beats a digest
+ * reference, which beats a bare ID (CRI names an image all three ways). */
+static int
+name_rank (const char *name)
+{
+  if (strncmp (name, "sha256:", 7) == 0)
+    return 0;
+  return strchr (name, '@') ? 1 : 2;
+}
+
+static bool
+same0 (const char *a, const char *b)
+{
+  return (a == NULL && b == NULL) || (a && b && strcmp (a, b) == 0);
+}
+
+static void
+alias_add (char **list, const char *name)
+{
+  char *next = *list ? iw_xasprintf ("%s, %s", *list, name) : iw_xstrdup (name);
+
+  free (*list);
+  *list = next;
+}
+
+/* Names pointing to the same target in the same namespace are one image:
+ * it is walked once, reported under its best name, the others listed. */
+static void
+dedupe_images (iw_store_images *uniq, char ***aliases, const iw_store_images *in)
+{
+  *aliases = iw_xcalloc (in->n + 1, sizeof **aliases);
+  for (size_t i = 0; i < in->n; i++)
+    {
+      const iw_store_image *img = &in->v[i];
+      size_t j;
+
+      for (j = 0; j < uniq->n; j++)
+        if (img->digest && uniq->v[j].digest && strcmp (img->digest, uniq->v[j].digest) == 0
+            && same0 (img->namespace_, uniq->v[j].namespace_))
+          break;
+      if (j == uniq->n)
+        {
+          iw_store_images_add (uniq, img->name, img->namespace_, img->digest ? img->digest : "",
+                               img->media_type, img->size);
+          continue;
+        }
+      if (name_rank (img->name) > name_rank (uniq->v[j].name))
+        {
+          alias_add (&(*aliases)[j], uniq->v[j].name);
+          free (uniq->v[j].name);
+          uniq->v[j].name = iw_xstrdup (img->name);
+        }
+      else
+        alias_add (&(*aliases)[j], img->name);
+    }
+}
+
 int
 iw_store_verify (iw_store_report **out, const iw_content_store *cs, const iw_store_images *images,
                  const iw_store_verify_options *opts, iw_error **err)
 {
   iw_store_verify_options defaults = IW_STORE_VERIFY_OPTIONS_INIT;
+  iw_store_images uniq = IW_STORE_IMAGES_INIT;
   verifier v;
   int ret = -1;
 
@@ -886,7 +948,9 @@ iw_store_verify (iw_store_report **out, const iw_content_store *cs, const iw_sto
     opts = &defaults;
   memset (&v, 0, sizeof v);
   v.cs = cs;
-  v.images = images;
+  dedupe_images (&uniq, &v.aliases, images);
+  v.images = &uniq;
+  images = &uniq;
   v.report = iw_xcalloc (1, sizeof *v.report);
   iw_buf_init (&v.buf, IW_MANIFEST_MAX);
   atomic_init (&v.next, 0);
@@ -939,6 +1003,10 @@ done:
   free (v.blobs);
   free (v.edges);
   free (v.table);
+  for (size_t i = 0; v.aliases && i < uniq.n; i++)
+    free (v.aliases[i]);
+  free (v.aliases);
+  iw_store_images_clear (&uniq);
   iw_buf_free (&v.buf);
   return ret;
 }

@@ -371,23 +371,61 @@ static void
 test_runtime_store__shared_blob_is_read_once_and_reported_per_image (void **state)
 {
   fixture *f = *state;
-  image img;
+  image a, b;
   iw_store_images l = IW_STORE_IMAGES_INIT;
   iw_store_report *r;
 
-  make_image (f, &img, 2, 4096, 5);
-  flip_byte (f, img.layers[0], 0);
-  iw_store_images_add (&l, "a:1", NULL, img.manifest, OCI_MANIFEST, img.manifest_size);
-  iw_store_images_add (&l, "b:1", NULL, img.manifest, OCI_MANIFEST, img.manifest_size);
+  make_image (f, &a, 2, 4096, 5);
+  /* b shares a's first layer. */
+  make_image (f, &b, 1, 4096, 5);
+  assert_string_equal (a.layers[0], b.layers[0]);
+  flip_byte (f, a.layers[0], 0);
+  iw_store_images_add (&l, "a:1", NULL, a.manifest, OCI_MANIFEST, a.manifest_size);
+  iw_store_images_add (&l, "b:1", NULL, b.manifest, OCI_MANIFEST, b.manifest_size);
   r = verify (f, &l, 4, false);
-  assert_int_equal (r->blobs, 4);
+  /* manifests a and b, one config (same seed), two distinct layers */
+  assert_int_equal (r->blobs, 5);
   assert_int_equal (r->n_findings, 2);
   assert_string_equal (r->findings[0].image, "a:1");
   assert_string_equal (r->findings[1].image, "b:1");
-  assert_string_equal (r->findings[0].blob, img.layers[0]);
-  assert_string_equal (r->findings[1].blob, img.layers[0]);
+  assert_string_equal (r->findings[0].blob, a.layers[0]);
+  assert_string_equal (r->findings[1].blob, a.layers[0]);
   iw_store_report_free (r);
   iw_store_images_clear (&l);
+}
+
+static void
+test_runtime_store__names_of_one_image_are_reported_once (void **state)
+{
+  fixture *f = *state;
+  image a;
+  iw_store_images l = IW_STORE_IMAGES_INIT;
+  iw_store_report *r;
+  char *by_digest;
+
+  make_image (f, &a, 1, 4096, 12);
+  flip_byte (f, a.layers[0], 9);
+  by_digest = iw_xasprintf ("registry.example.com/app@%s", a.manifest);
+  /* As CRI names an image: by config ID, by digest, by tag. */
+  iw_store_images_add (&l, a.config, "k8s.io", a.manifest, OCI_MANIFEST, a.manifest_size);
+  iw_store_images_add (&l, by_digest, "k8s.io", a.manifest, OCI_MANIFEST, a.manifest_size);
+  iw_store_images_add (&l, "registry.example.com/app:1", "k8s.io", a.manifest, OCI_MANIFEST, a.manifest_size);
+  /* The same target in another namespace is another image. */
+  iw_store_images_add (&l, "registry.example.com/app:1", "default", a.manifest, OCI_MANIFEST,
+                       a.manifest_size);
+  r = verify (f, &l, 2, false);
+  assert_int_equal (r->images, 2);
+  assert_int_equal (r->n_findings, 2);
+  assert_string_equal (r->findings[0].image, "registry.example.com/app:1");
+  assert_string_equal (r->findings[0].namespace_, "k8s.io");
+  assert_non_null (strstr (r->findings[0].message, by_digest));
+  assert_non_null (strstr (r->findings[0].message, a.config));
+  assert_non_null (strstr (r->findings[0].remediation, "images pull registry.example.com/app:1"));
+  assert_string_equal (r->findings[1].namespace_, "default");
+  assert_null (strstr (r->findings[1].message, "also named"));
+  iw_store_report_free (r);
+  iw_store_images_clear (&l);
+  free (by_digest);
 }
 
 static void
@@ -627,6 +665,8 @@ main (void)
                                      teardown),
     cmocka_unit_test_setup_teardown (test_runtime_store__shared_blob_is_read_once_and_reported_per_image,
                                      setup, teardown),
+    cmocka_unit_test_setup_teardown (test_runtime_store__names_of_one_image_are_reported_once, setup,
+                                     teardown),
     cmocka_unit_test_setup_teardown (test_runtime_store__malformed_manifest_that_hashes_right, setup,
                                      teardown),
     cmocka_unit_test_setup_teardown (test_runtime_store__results_do_not_depend_on_jobs, setup, teardown),
