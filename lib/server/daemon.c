@@ -39,6 +39,7 @@ typedef struct pending
 {
   char *ref;
   int64_t received_ms;
+  bool second; /* the second look at a reference, not an event */
 } pending;
 
 struct iw_daemon
@@ -69,6 +70,7 @@ struct iw_daemon
   int64_t recheck_due;  /* monotonic ms; 0 when nothing waits */
   int64_t max_received; /* latest event time covered by the next cycle */
   char *causes;         /* "; "-separated, capped */
+  json_t *base;         /* the last full-state assessment (worker only), before rollbacks */
   unsigned long cycles;
 };
 
@@ -244,6 +246,7 @@ iw_daemon_on_event (const iw_webhook_event *ev, int64_t received_ms, void *userd
         if (strcmp (d->pend[i].ref, ref) == 0)
           {
             found = true;
+            d->pend[i].second = false; /* a new event: it gets its own second look */
             break;
           }
       if (!found && d->n_pend < MAX_PENDING_REFS)
@@ -251,6 +254,7 @@ iw_daemon_on_event (const iw_webhook_event *ev, int64_t received_ms, void *userd
           d->pend = iw_xreallocarray (d->pend, d->n_pend + 1, sizeof *d->pend);
           d->pend[d->n_pend].ref = iw_steal (&ref);
           d->pend[d->n_pend].received_ms = received_ms;
+          d->pend[d->n_pend].second = false;
           d->n_pend++;
         }
       else if (!found)
@@ -673,11 +677,15 @@ sync_findings (iw_daemon *d, json_t *doc, const char *cause, pending *pend, size
   free (f);
 }
 
+/* One cycle.  A partial one assesses only sub (the records of the images
+ * events named) and merges the result into the last full state. */
 static void
-cycle (iw_daemon *d, srec **recs, size_t n, pending *pend, size_t n_pend, bool all_refresh, const char *cause,
-       int64_t covered)
+cycle (iw_daemon *d, srec **recs, size_t n, srec **sub, size_t n_sub, bool partial, pending *pend,
+       size_t n_pend, bool all_refresh, const char *cause, int64_t covered)
 {
-  const iw_record **rv = iw_xcalloc (n + 1, sizeof *rv);
+  srec **arecs = partial ? sub : recs;
+  size_t an = partial ? n_sub : n;
+  const iw_record **rv = iw_xcalloc (an + 1, sizeof *rv);
   const char **refresh = iw_xcalloc (n_pend + 1, sizeof *refresh);
   iw_daemon_result res = { 0 };
   char *text = NULL;
@@ -686,11 +694,11 @@ cycle (iw_daemon *d, srec **recs, size_t n, pending *pend, size_t n_pend, bool a
   int64_t t0 = mono_ms (), now;
   json_error_t jerr;
 
-  for (size_t i = 0; i < n; i++)
-    rv[i] = recs[i]->rec;
+  for (size_t i = 0; i < an; i++)
+    rv[i] = arecs[i]->rec;
   for (size_t i = 0; i < n_pend; i++)
     refresh[i] = pend[i].ref;
-  if (d->o.assess (&res, rv, n, refresh, all_refresh, d->o.userdata, &err) < 0)
+  if (d->o.assess (&res, rv, an, refresh, all_refresh, d->o.userdata, &err) < 0)
     {
       iw_log_error ("assess: %s", iw_error_msg (err));
       iw_metrics_add (d->metrics, "imgwatch_cycles_total", "result=\"error\"", 1);
@@ -702,6 +710,16 @@ cycle (iw_daemon *d, srec **recs, size_t n, pending *pend, size_t n_pend, bool a
       iw_log_error ("assess: the assessment is not a JSON object: %s", res.json ? jerr.text : "none");
       goto done;
     }
+  if (partial)
+    {
+      json_t *merged = iw_daemon_merge_partial (d->base, doc, refresh);
+
+      json_decref (doc);
+      doc = merged;
+      iw_metrics_add (d->metrics, "imgwatch_cycles_total", "result=\"partial\"", 1);
+    }
+  json_decref (d->base);
+  d->base = json_deep_copy (doc);
   now = iw_store_now_ms ();
   observe_tags (d, &res, doc, now);
   if (iw_store_rollbacks (d->store, &rb, &err) < 0)
@@ -713,8 +731,8 @@ cycle (iw_daemon *d, srec **recs, size_t n, pending *pend, size_t n_pend, bool a
     iw_daemon_apply_rollbacks (doc, rb, res.tags, res.n_tags);
   sync_runs (d, recs, n, now);
   sync_findings (d, doc, cause, pend, n_pend, now);
-  /* Publish the document as assess printed it, unless rollbacks changed it. */
-  if (json_array_size (rb))
+  /* Publish the document as assess printed it, unless merged or changed. */
+  if (partial || json_array_size (rb))
     text = json_dumps (doc, JSON_COMPACT);
   if (iw_server_publish (d->server, text ? text : res.json, &err) < 0)
     {
@@ -724,8 +742,9 @@ cycle (iw_daemon *d, srec **recs, size_t n, pending *pend, size_t n_pend, bool a
   iw_server_set_ready (d->server, true, NULL);
   /* From each registry event to the assessment that reflects it. */
   for (size_t i = 0; i < n_pend; i++)
-    iw_metrics_observe (d->metrics, "imgwatch_event_to_assessment_seconds", NULL,
-                        (double)(iw_store_now_ms () - pend[i].received_ms) / 1000.0);
+    if (!pend[i].second)
+      iw_metrics_observe (d->metrics, "imgwatch_event_to_assessment_seconds", NULL,
+                          (double)(iw_store_now_ms () - pend[i].received_ms) / 1000.0);
   if (covered && iw_store_inbox_done_before (d->store, covered, now, &err) < 0)
     {
       iw_log_error ("history: %s", iw_error_msg (err));
@@ -744,27 +763,138 @@ done:
   free (refresh);
 }
 
-/* Does any pending event name a reference that runs (domain/path:tag)?
- * Events about images nothing runs need no assessment. */
-static bool
-relevant (srec **recs, size_t n, const pending *pend, size_t n_pend)
+/* "domain/path:tag" of a record's image ("latest" when it names none),
+ * the form registry events name references in; NULL when unparseable. */
+static char *
+record_key (const iw_record *r)
 {
-  bool hit = false;
+  iw_ref *ref = NULL;
+  char *key;
 
-  for (size_t i = 0; i < n && !hit; i++)
+  if (r->image == NULL || iw_ref_parse (&ref, r->image, NULL) < 0)
+    return NULL;
+  key = iw_xasprintf ("%s/%s:%s", ref->domain, ref->path, ref->tag ? ref->tag : "latest");
+  iw_ref_free (ref);
+  return key;
+}
+
+static bool
+named (const char *key, const pending *pend, size_t n_pend)
+{
+  for (size_t j = 0; key && j < n_pend; j++)
+    if (strcmp (key, pend[j].ref) == 0)
+      return true;
+  return false;
+}
+
+/* The records whose image a pending event names (borrowed pointers into
+ * recs); events about images nothing runs select none. */
+static srec **
+select_named (size_t *n_out, srec **recs, size_t n, const pending *pend, size_t n_pend)
+{
+  srec **sub = iw_xcalloc (n + 1, sizeof *sub);
+  size_t k = 0;
+
+  for (size_t i = 0; i < n; i++)
     {
-      iw_ref *ref = NULL;
-      char *key;
+      char *key = record_key (recs[i]->rec);
 
-      if (recs[i]->rec->image == NULL || iw_ref_parse (&ref, recs[i]->rec->image, NULL) < 0)
-        continue;
-      key = iw_xasprintf ("%s/%s:%s", ref->domain, ref->path, ref->tag ? ref->tag : "latest");
-      for (size_t j = 0; j < n_pend && !hit; j++)
-        hit = strcmp (key, pend[j].ref) == 0;
+      if (named (key, pend, n_pend))
+        sub[k++] = recs[i];
       free (key);
-      iw_ref_free (ref);
     }
-  return hit;
+  *n_out = k;
+  return sub;
+}
+
+static char *
+image_key (json_t *img)
+{
+  const char *reg = json_string_value (json_object_get (img, "registry"));
+  const char *repo = json_string_value (json_object_get (img, "repository"));
+  const char *tag = json_string_value (json_object_get (img, "tag"));
+
+  if (!reg || !repo)
+    return NULL;
+  return iw_xasprintf ("%s/%s:%s", reg, repo, tag ? tag : "latest");
+}
+
+json_t *
+iw_daemon_merge_partial (json_t *base, json_t *part, const char *const *refs)
+{
+  json_t *out = json_deep_copy (part), *images = json_array (), *img, *summary, *f;
+  size_t i, j, nrefs = 0;
+  pending *p;
+  static const char *const sev[] = { "critical", "high", "medium", "low", "info" };
+  json_int_t counts[5] = { 0 };
+
+  while (refs && refs[nrefs])
+    nrefs++;
+  p = iw_xcalloc (nrefs + 1, sizeof *p);
+  for (i = 0; i < nrefs; i++)
+    p[i].ref = (char *)refs[i];
+  /* Unchanged images from the base, then the re-assessed ones. */
+  json_array_foreach (json_object_get (base, "images"), i, img)
+  {
+    char *key = image_key (img);
+
+    if (!named (key, p, nrefs))
+      json_array_append (images, img);
+    free (key);
+  }
+  json_array_foreach (json_object_get (part, "images"), i, img)
+  {
+    char *key = image_key (img);
+
+    if (named (key, p, nrefs))
+      json_array_append (images, img);
+    free (key);
+  }
+  free (p);
+  json_object_set_new (out, "images", images);
+  /* What did not change: the counts of images and containers, and the
+   * assessment-wide findings. */
+  summary = json_deep_copy (json_object_get (base, "summary"));
+  if (!json_is_object (summary))
+    {
+      json_decref (summary);
+      summary = json_object ();
+    }
+  if (json_object_get (base, "findings"))
+    json_object_set (out, "findings", json_object_get (base, "findings"));
+  json_array_foreach (images, i, img)
+  {
+    json_array_foreach (json_object_get (img, "findings"), j, f)
+    {
+      int r = sev_rank (json_string_value (json_object_get (f, "severity")));
+
+      if (r < 5)
+        counts[r]++;
+    }
+  }
+  json_array_foreach (json_object_get (out, "findings"), j, f)
+  {
+    int r = sev_rank (json_string_value (json_object_get (f, "severity")));
+
+    if (r < 5)
+      counts[r]++;
+  }
+  for (i = 0; i < 5; i++)
+    json_object_set_new (summary, sev[i], json_integer (counts[i]));
+  json_object_set_new (out, "summary", summary);
+  {
+    size_t n = json_array_size (images);
+    json_t **v = iw_xcalloc (n + 1, sizeof *v);
+
+    for (i = 0; i < n; i++)
+      v[i] = json_incref (json_array_get (images, i));
+    qsort (v, n, sizeof *v, by_risk);
+    json_array_clear (images);
+    for (i = 0; i < n; i++)
+      json_array_append_new (images, v[i]);
+    free (v);
+  }
+  return out;
 }
 
 static void *
@@ -783,15 +913,31 @@ worker (void *arg)
       bool all;
       char *cause;
       int64_t covered;
-      bool skip;
+      bool skip, partial;
+      srec **sub = NULL;
+      size_t n_sub = 0;
 
       bool rechecking = false;
 
-      if (!d->dirty && d->recheck_due && mono_ms () >= d->recheck_due)
+      if (d->recheck_due && mono_ms () >= d->recheck_due)
         {
-          /* The second look at references events named. */
+          /* The second look at references events named: pending again. */
           for (size_t i = 0; i < d->n_recheck; i++)
-            free (d->recheck[i].ref);
+            {
+              bool dup = false;
+
+              for (size_t j = 0; j < d->n_pend && !dup; j++)
+                dup = strcmp (d->pend[j].ref, d->recheck[i].ref) == 0;
+              if (dup || d->n_pend >= MAX_PENDING_REFS)
+                {
+                  free (d->recheck[i].ref);
+                  continue;
+                }
+              d->pend = iw_xreallocarray (d->pend, d->n_pend + 1, sizeof *d->pend);
+              d->pend[d->n_pend] = d->recheck[i];
+              d->pend[d->n_pend].second = true;
+              d->n_pend++;
+            }
           free (d->recheck);
           d->recheck = NULL;
           d->n_recheck = 0;
@@ -853,11 +999,15 @@ worker (void *arg)
       cause = d->causes;
       d->causes = NULL;
       covered = d->max_received;
-      skip = !d->records_changed && !all && n_pend > 0;
+      /* Only registry events: assess just the images they name. */
+      partial = !d->records_changed && !all && n_pend > 0;
       d->records_changed = false;
       d->dirty = false;
       pthread_mutex_unlock (&d->lock);
-      skip = skip && !relevant (recs, n, pend, n_pend);
+      if (partial)
+        sub = select_named (&n_sub, recs, n, pend, n_pend);
+      skip = partial && n_sub == 0;
+      partial = partial && d->base != NULL;
 
       if (cause == NULL && n_pend)
         cause = iw_xasprintf ("registry event for %s%s", pend[0].ref, n_pend > 1 ? " and others" : "");
@@ -882,7 +1032,8 @@ worker (void *arg)
             }
         }
       else
-        cycle (d, recs, n, pend, n_pend, all, cause, covered);
+        cycle (d, recs, n, sub, n_sub, partial, pend, n_pend, all, cause, covered);
+      free (sub);
 
       pthread_mutex_lock (&d->lock);
       for (size_t i = 0; i < n; i++)
@@ -893,12 +1044,13 @@ worker (void *arg)
       if (!skip && n_pend)
         {
           for (size_t i = 0; i < n_pend && d->n_recheck < MAX_PENDING_REFS; i++)
-            {
-              d->recheck = iw_xreallocarray (d->recheck, d->n_recheck + 1, sizeof *d->recheck);
-              d->recheck[d->n_recheck++] = pend[i];
-              pend[i].ref = NULL;
-            }
-          if (d->recheck_due == 0)
+            if (!pend[i].second)
+              {
+                d->recheck = iw_xreallocarray (d->recheck, d->n_recheck + 1, sizeof *d->recheck);
+                d->recheck[d->n_recheck++] = pend[i];
+                pend[i].ref = NULL;
+              }
+          if (d->n_recheck && d->recheck_due == 0)
             d->recheck_due = mono_ms () + RECHECK_MS;
         }
       for (size_t i = 0; i < n_pend; i++)
@@ -1011,6 +1163,7 @@ iw_daemon_free (iw_daemon *d)
     free (d->recheck[i].ref);
   free (d->recheck);
   free (d->causes);
+  json_decref (d->base);
   pthread_mutex_destroy (&d->lock);
   pthread_cond_destroy (&d->cond);
   free (d);

@@ -120,4 +120,11 @@ unsigned long iw_daemon_cycles (iw_daemon *d);
  * clean) adds that image. */
 void iw_daemon_apply_rollbacks (json_t *doc, json_t *rollbacks, const iw_daemon_tag *tags, size_t n_tags);
 
+/* A partial cycle's result merged into the last full state: base's images
+ * that refs ("domain/path:tag", NULL-terminated) do not name, plus part's
+ * images that they do; part's header, base's image and container counts
+ * and assessment-wide findings, severities recounted, sorted by risk.
+ * Returns a new document (caller decrefs). */
+json_t *iw_daemon_merge_partial (json_t *base, json_t *part, const char *const *refs);
+
 #endif

@@ -9,6 +9,7 @@ the generic and the Slack-compatible formats.
 """
 
 import json
+import os
 import threading
 import time
 import urllib.request
@@ -134,3 +135,31 @@ def test_serve_webhooks__alerts_on_new_high_findings_and_their_resolution(quiet_
     finally:
         s.stop()
         recv.stop()
+
+
+def test_serve_webhooks__an_event_asks_the_registry_about_its_reference_only(quiet_env, oci, unique_repo):
+    s, registry, repo, ref, d1 = quiet_env
+    other = repo + "-other"
+    do = oci.push(oci.build(), "%s/%s:latest" % (registry.host, other))
+    s.write_pods(gb_pods(registry.host, repo, [d1, d1]) + gb_pods(registry.host, other, [do], name="other"))
+    s.start()
+    util.wait_for(lambda: s.metric("imgwatch_cycles_total", 'result="ok"') >= 1, timeout=30, what="first cycle")
+    time.sleep(0.3)
+    mark = os.path.getsize(registry.log_path)
+    d2 = oci.push(oci.build(), ref)
+    post(s, "distribution", {"events": [{"id": "only-" + repo, "action": "push",
+                                          "target": {"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                                                     "repository": repo, "tag": "latest"},
+                                          "request": {"host": registry.host}}]},
+         {"X-Imgwatch-Secret": SECRET})
+    util.wait_for(lambda: (s.image(ref) or {}).get("registryDigest") == d2, timeout=30, what="detected")
+    # The second look a second later is partial too.
+    util.wait_for(lambda: s.metric("imgwatch_cycles_total", 'result="partial"') >= 2, timeout=30,
+                  what="second look")
+    with open(registry.log_path) as f:
+        f.seek(mark)
+        asked = [l for l in f if " - - [" in l and "/v2/" in l]
+    assert [l for l in asked if "/v2/%s/manifests" % repo in l]
+    assert not [l for l in asked if "/v2/%s/" % other in l], asked
+    # The other image is still in the assessment, untouched.
+    assert s.assessment()["summary"]["images"] == 2

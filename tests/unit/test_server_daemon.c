@@ -473,6 +473,59 @@ test_daemon__rollback_of_a_clean_running_tag_adds_its_image (void **state)
   json_decref (rb);
 }
 
+static void
+test_daemon__partial_result_merges_into_the_last_state (void **state)
+{
+  json_t *base = json_loads (
+      "{\"apiVersion\":\"imgwatch/v1\",\"generatedAt\":\"t0\",\"summary\":{\"images\":5,\"containers\":9,"
+      "\"critical\":0,\"high\":1,\"medium\":0,\"low\":1,\"info\":1},"
+      "\"findings\":[{\"check\":\"untrusted-registry\",\"severity\":\"info\"}],\"images\":["
+      "{\"reference\":\"r/a:1\",\"registry\":\"r\",\"repository\":\"a\",\"tag\":\"1\",\"severity\":\"high\","
+      "\"findings\":[{\"check\":\"integrity-stale\",\"severity\":\"high\"}],\"workloads\":[]},"
+      "{\"reference\":\"r/b\",\"registry\":\"r\",\"repository\":\"b\",\"tag\":null,\"severity\":\"low\","
+      "\"findings\":[{\"check\":\"moving-tag\",\"severity\":\"low\"}],\"workloads\":[]}]}",
+      0, NULL);
+  /* a:1 was re-assessed and is clean now: the partial document lists nothing. */
+  json_t *clean
+      = json_loads ("{\"apiVersion\":\"imgwatch/v1\",\"generatedAt\":\"t1\",\"summary\":{\"images\":1},"
+                    "\"images\":[]}",
+                    0, NULL);
+  /* b (implicit latest) re-assessed: now critical. */
+  json_t *worse = json_loads (
+      "{\"apiVersion\":\"imgwatch/v1\",\"generatedAt\":\"t2\",\"images\":[{\"reference\":\"r/"
+      "b\",\"registry\":"
+      "\"r\",\"repository\":\"b\",\"severity\":\"critical\",\"findings\":[{\"check\":\"integrity-unknown\","
+      "\"severity\":\"critical\"}],\"workloads\":[]}]}",
+      0, NULL);
+  const char *a_ref[] = { "r/a:1", NULL }, *b_ref[] = { "r/b:latest", NULL };
+  json_t *m1, *m2, *sum;
+
+  (void)state;
+  m1 = iw_daemon_merge_partial (base, clean, a_ref);
+  assert_string_equal (json_string_value (json_object_get (m1, "generatedAt")), "t1");
+  assert_int_equal (json_array_size (json_object_get (m1, "images")), 1);
+  sum = json_object_get (m1, "summary");
+  assert_int_equal (json_integer_value (json_object_get (sum, "images")), 5);
+  assert_int_equal (json_integer_value (json_object_get (sum, "containers")), 9);
+  assert_int_equal (json_integer_value (json_object_get (sum, "high")), 0);
+  assert_int_equal (json_integer_value (json_object_get (sum, "low")), 1);
+  assert_int_equal (json_integer_value (json_object_get (sum, "info")), 1);
+  assert_int_equal (json_array_size (json_object_get (m1, "findings")), 1);
+
+  m2 = iw_daemon_merge_partial (m1, worse, b_ref);
+  assert_int_equal (json_array_size (json_object_get (m2, "images")), 1);
+  assert_string_equal (
+      json_string_value (json_object_get (json_array_get (json_object_get (m2, "images"), 0), "severity")),
+      "critical");
+  assert_int_equal (json_integer_value (json_object_get (json_object_get (m2, "summary"), "critical")), 1);
+  assert_int_equal (json_integer_value (json_object_get (json_object_get (m2, "summary"), "low")), 0);
+  json_decref (base);
+  json_decref (clean);
+  json_decref (worse);
+  json_decref (m1);
+  json_decref (m2);
+}
+
 int
 main (void)
 {
@@ -486,6 +539,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_daemon__events_stored_before_a_crash_are_processed_at_start, setup,
                                      teardown),
     cmocka_unit_test (test_daemon__rollback_finding_reorders_by_risk),
+    cmocka_unit_test (test_daemon__partial_result_merges_into_the_last_state),
     cmocka_unit_test (test_daemon__rollback_of_a_clean_running_tag_adds_its_image),
   };
 
