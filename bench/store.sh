@@ -7,7 +7,8 @@
 # this measures hashing and copying, not the disk.  Besides wall time, each
 # tool's CPU time (user + system) is reported: MB per CPU-second is the
 # per-core efficiency and does not depend on what else the machine runs.
-# Prints a markdown table.
+# The content-API row (when containerd can run here) counts imgwatch's CPU
+# only, not containerd's work serving the reads.  Prints a markdown table.
 #
 #   STORE_MIB=512 bash bench/store.sh      a quicker run
 set -euo pipefail
@@ -17,7 +18,16 @@ MIB=${STORE_MIB:-2048}
 LAYER_MIB=${STORE_LAYER_MIB:-128}
 [ -x "$IMGWATCH" ] || make -s build/imgwatch
 work=$(mktemp -d /tmp/iw-bench-store-XXXXXX)
-trap 'rm -rf "$work"' EXIT
+ctd_pid="" sock=""
+cleanup() {
+  if [ -n "$ctd_pid" ]; then
+    kill "$ctd_pid" 2>/dev/null || true
+    wait "$ctd_pid" 2>/dev/null || true
+  fi
+  [ -z "$sock" ] || rm -f "$sock" "$sock.ttrpc"
+  rm -rf "$work"
+}
+trap cleanup EXIT
 blobs=$work/io.containerd.content.v1.content/blobs/sha256
 mkdir -p "$blobs"
 
@@ -71,6 +81,37 @@ j2_s=$secs j2_rss=$rss j2_cpu=$cpu
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
+
+# Through containerd's content API (gRPC Read over the socket), when this
+# machine can run containerd (root, Debian's containerd installed): the
+# same blobs imported as one image.
+api_row=""
+if [ "$(id -u)" -eq 0 ] && command -v containerd >/dev/null && command -v ctr >/dev/null; then
+  lay=$work/layout
+  mkdir -p "$lay/blobs"
+  ln -s "$blobs" "$lay/blobs/sha256"
+  printf '{"imageLayoutVersion":"1.0.0"}' >"$lay/oci-layout"
+  msize=$(stat -c %s "$blobs/$mh")
+  printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%d,"annotations":{"org.opencontainers.image.ref.name":"bench.local/store:latest"}}]}' \
+    "$mh" "$msize" >"$lay/index.json"
+  ctd=$work/ctd
+  mkdir -p "$ctd/root" "$ctd/state"
+  sock=$(mktemp -u /tmp/iw-bench-ctd-XXXXXX.sock)
+  printf 'version = 2\nroot = "%s"\nstate = "%s"\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n[grpc]\n  address = "%s"\n[ttrpc]\n  address = "%s.ttrpc"\n' \
+    "$ctd/root" "$ctd/state" "$sock" "$sock" >"$ctd/config.toml"
+  containerd --config "$ctd/config.toml" >"$ctd/log" 2>&1 &
+  ctd_pid=$!
+  for _ in $(seq 1 100); do ctr --address "$sock" version >/dev/null 2>&1 && break; sleep 0.1; done
+  if tar -C "$lay" -chf - . | ctr --address "$sock" images import --no-unpack - >/dev/null 2>&1; then
+    cat "$ctd/root/io.containerd.content.v1.content/blobs/sha256/"* >/dev/null
+    measure "$IMGWATCH" verify-store --containerd "$sock" --offline --jobs 2 bench.local/store:latest
+    grep -q "no findings" "$work/out" || { cat "$work/out" "$work/err" >&2; exit 1; }
+    api_row="$secs $cpu $rss"
+  else
+    echo "(containerd import failed; no content-API row)" >&2
+  fi
+fi
+
 echo "verify-store on $((total / 1024 / 1024)) MiB in $n layers (page cache), $(nproc) cores, load average $load before the runs"
 echo
 echo "| tool | jobs | wall s | MB/s (wall) | CPU s | MB per CPU-s | vs openssl per core | peak RSS |"
@@ -84,5 +125,9 @@ row() {
 row sha256sum 1 "$sum_s" "$sum_cpu" "$sum_rss"
 row "imgwatch verify-store" 1 "$j1_s" "$j1_cpu" "$j1_rss"
 row "imgwatch verify-store" 2 "$j2_s" "$j2_cpu" "$j2_rss"
+if [ -n "$api_row" ]; then
+  read -r a_s a_cpu a_rss <<<"$api_row"
+  row "imgwatch verify-store --containerd (gRPC Read)" 2 "$a_s" "$a_cpu" "$a_rss"
+fi
 echo
 echo "Scaling from 1 to 2 jobs (wall): $(ratio "$j1_s" "$j2_s")x."
