@@ -8,9 +8,10 @@ ERROR events the way kube-apiserver sends them.
 
 import base64
 import json
-import select
+import queue
 import ssl
 import subprocess
+import threading
 import time
 import urllib.request
 
@@ -32,17 +33,32 @@ def api(pki):
         yield server
 
 
-def read_lines(proc, n, timeout=60):
-    """n lines of proc's stdout, or fail after timeout seconds."""
+def line_reader(proc):
+    """A queue receiving proc's stdout lines from a thread (select() on a
+    buffered pipe would miss lines already read into Python's buffer)."""
+    q = queue.Queue()
+
+    def pump():
+        for line in proc.stdout:
+            q.put(line)
+        q.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return q
+
+
+def read_lines(q, n, timeout=60):
+    """n lines from the queue, or fail after timeout seconds."""
     out, deadline = [], time.monotonic() + timeout
     while len(out) < n:
         left = deadline - time.monotonic()
         assert left > 0, f"only {out} after {timeout}s"
-        r, _, _ = select.select([proc.stdout], [], [], left)
-        if r:
-            line = proc.stdout.readline()
-            assert line, f"stream ended after {out}"
-            out.append(line)
+        try:
+            line = q.get(timeout=left)
+        except queue.Empty:
+            continue
+        assert line is not None, f"stream ended after {out}"
+        out.append(line)
     return out
 
 
@@ -58,9 +74,10 @@ def test_kubectl_watch_sees_changes(api, tmp_path):
     kc = api.kubeconfig(tmp_path / "config")
     proc = subprocess.Popen(["kubectl", "--kubeconfig", str(kc), "get", "pods", "-n", "default", "--watch",
                              "--output-watch-events", "-o", "jsonpath={.type} {.object.metadata.name}{\"\\n\"}"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    lines = line_reader(proc)
     try:
-        first = read_lines(proc, 3)
+        first = read_lines(lines, 3)
         assert sorted(first) == sorted(f"ADDED {p}\n" for p in (
             "green-burrito-7d4b9c8f6d-x2mlq", "green-burrito-7d4b9c8f6d-p8fzt", "scratch"))
         # Wait until kubectl's watch request is open, then change things.
@@ -70,7 +87,7 @@ def test_kubectl_watch_sees_changes(api, tmp_path):
         changed["status"]["phase"] = "Running"
         api.modify("pods", changed)
         api.delete("pods", "default", "late")
-        assert read_lines(proc, 3) == ["ADDED late\n", "MODIFIED late\n", "DELETED late\n"]
+        assert read_lines(lines, 3) == ["ADDED late\n", "MODIFIED late\n", "DELETED late\n"]
     finally:
         proc.kill()
         proc.wait()
