@@ -19,10 +19,8 @@ IW_DECLARE_COMMAND (ref);
 IW_DECLARE_COMMAND (verify_store);
 IW_DECLARE_COMMAND (pin);
 IW_DECLARE_COMMAND (serve);
-IW_DECLARE_COMMAND (demo);
 
 #define IW_COMMAND_LIST                                                                                      \
-  &iw_cmd_assess, &iw_cmd_list, &iw_cmd_resolve, &iw_cmd_ref, &iw_cmd_verify_store, &iw_cmd_pin,             \
-      &iw_cmd_serve, &iw_cmd_demo
+  &iw_cmd_assess, &iw_cmd_list, &iw_cmd_resolve, &iw_cmd_ref, &iw_cmd_verify_store, &iw_cmd_pin, &iw_cmd_serve
 
 #endif
