@@ -1,16 +1,15 @@
 /*
  * commands.h - the list of subcommands, in the order --help shows them.
  *
- * Each subcommand is defined in its own file, src/cmd_<name>.c.  They are
- * declared weak so that a subcommand still being built can be left out of
- * the link: main() skips any whose address is NULL.
+ * Each subcommand is defined in its own file, src/cmd_<name>.c, as a
+ * `const iw_command iw_cmd_<name>`.
  */
 #ifndef IW_SRC_COMMANDS_H
 #define IW_SRC_COMMANDS_H
 
 #include "cli.h"
 
-#define IW_DECLARE_COMMAND(n) extern const iw_command iw_cmd_##n __attribute__ ((weak))
+#define IW_DECLARE_COMMAND(n) extern const iw_command iw_cmd_##n
 
 IW_DECLARE_COMMAND (assess);
 IW_DECLARE_COMMAND (list);

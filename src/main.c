@@ -14,18 +14,9 @@
 #define IW_VERSION "0.0.0-dev"
 #endif
 
-static const iw_command *const all_commands[] = { IW_COMMAND_LIST };
-static const iw_command *commands[sizeof all_commands / sizeof all_commands[0]];
-static size_t N_COMMANDS;
+static const iw_command *const commands[] = { IW_COMMAND_LIST };
 
-/* Keep the subcommands that were linked in (see commands.h). */
-static void
-init_commands (void)
-{
-  for (size_t i = 0; i < sizeof all_commands / sizeof all_commands[0]; i++)
-    if (all_commands[i] != NULL)
-      commands[N_COMMANDS++] = all_commands[i];
-}
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
 
 void
 iw_cli_error (const char *cmd, const char *fmt, ...)
@@ -179,7 +170,6 @@ main (int argc, char **argv)
   const char *env_level = getenv ("IMGWATCH_LOG_LEVEL");
   const iw_command *cmd;
 
-  init_commands ();
   if (env_level && iw_log_level_parse (env_level) >= 0)
     level = (iw_log_level)iw_log_level_parse (env_level);
   for (; i < argc && argv[i][0] == '-'; i++)
