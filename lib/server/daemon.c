@@ -57,6 +57,9 @@ struct iw_daemon
   bool stop;
   bool dirty;
   bool records_changed; /* not only webhook events since the last cycle */
+  bool full_change;     /* a whole source was replaced (or a start, a poke) */
+  pending *changed;     /* image keys of the pods changed since the last cycle */
+  size_t n_changed;
   bool all_refresh;
   group *groups;
   size_t n_groups, cap_groups;
@@ -181,10 +184,43 @@ iw_daemon_set_records (iw_daemon *d, const char *source, iw_record **recs, size_
     group_add (g, recs[i]);
   d->dirty = true;
   d->records_changed = true;
+  d->full_change = true;
   add_cause (d, cause);
   pthread_cond_signal (&d->cond);
   pthread_mutex_unlock (&d->lock);
   free (recs);
+}
+
+static char *record_key (const iw_record *r);
+
+/* Called with the lock held: remember that the image of r changed. */
+static void
+note_changed (iw_daemon *d, const iw_record *r)
+{
+  char *key = record_key (r);
+
+  if (key == NULL)
+    {
+      d->full_change = true;
+      return;
+    }
+  for (size_t i = 0; i < d->n_changed; i++)
+    if (strcmp (d->changed[i].ref, key) == 0)
+      {
+        free (key);
+        return;
+      }
+  if (d->n_changed >= MAX_PENDING_REFS)
+    {
+      d->full_change = true;
+      free (key);
+      return;
+    }
+  d->changed = iw_xreallocarray (d->changed, d->n_changed + 1, sizeof *d->changed);
+  d->changed[d->n_changed].ref = key;
+  d->changed[d->n_changed].received_ms = 0;
+  d->changed[d->n_changed].second = true;
+  d->n_changed++;
 }
 
 void
@@ -207,20 +243,30 @@ iw_daemon_set_pod (iw_daemon *d, const char *source, const char *pod, iw_record 
           char *key = iw_xasprintf ("%s/%s", r->namespace_ ? r->namespace_ : "", r->pod ? r->pod : "");
 
           if (r->pod && strcmp (key, pod) == 0)
-            srec_release (g->recs[j]);
+            {
+              note_changed (d, r);
+              srec_release (g->recs[j]);
+            }
           else
             g->recs[k++] = g->recs[j];
           free (key);
         }
       g->n = k;
     }
+  for (size_t i = 0; i < d->n_groups; i++)
+    if (strcmp (d->groups[i].source, source) == 0 && d->groups[i].pod && strcmp (d->groups[i].pod, pod) == 0)
+      for (size_t j = 0; j < d->groups[i].n; j++)
+        note_changed (d, d->groups[i].recs[j]->rec);
   drop_groups (d, source, pod);
   if (n)
     {
       group *g = new_group (d, source, pod);
 
       for (size_t i = 0; i < n; i++)
-        group_add (g, recs[i]);
+        {
+          note_changed (d, recs[i]);
+          group_add (g, recs[i]);
+        }
     }
   d->dirty = true;
   d->records_changed = true;
@@ -274,6 +320,7 @@ iw_daemon_poke (iw_daemon *d, bool all_refresh, const char *cause)
   pthread_mutex_lock (&d->lock);
   d->dirty = true;
   d->records_changed = true;
+  d->full_change = true;
   d->all_refresh = d->all_refresh || all_refresh;
   add_cause (d, cause);
   pthread_cond_signal (&d->cond);
@@ -677,11 +724,44 @@ sync_findings (iw_daemon *d, json_t *doc, const char *cause, pending *pend, size
   free (f);
 }
 
+static int
+cmp_str (const void *a, const void *b)
+{
+  return strcmp (*(char *const *)a, *(char *const *)b);
+}
+
+/* Distinct images among the records, keyed as the inventory keys them
+ * (the canonical reference, or the spec text when it does not parse). */
+static size_t
+distinct_images (srec **recs, size_t n)
+{
+  char **keys = iw_xcalloc (n + 1, sizeof *keys);
+  size_t k = 0, distinct = 0;
+
+  for (size_t i = 0; i < n; i++)
+    {
+      iw_ref *ref = NULL;
+      const char *img = recs[i]->rec->image;
+
+      if (img == NULL)
+        continue;
+      keys[k++] = iw_ref_parse (&ref, img, NULL) == 0 ? iw_ref_string (ref) : iw_xstrdup (img);
+      iw_ref_free (ref);
+    }
+  qsort (keys, k, sizeof *keys, cmp_str);
+  for (size_t i = 0; i < k; i++)
+    distinct += i == 0 || strcmp (keys[i], keys[i - 1]) != 0;
+  for (size_t i = 0; i < k; i++)
+    free (keys[i]);
+  free (keys);
+  return distinct;
+}
+
 /* One cycle.  A partial one assesses only sub (the records of the images
  * events named) and merges the result into the last full state. */
 static void
-cycle (iw_daemon *d, srec **recs, size_t n, srec **sub, size_t n_sub, bool partial, pending *pend,
-       size_t n_pend, bool all_refresh, const char *cause, int64_t covered)
+cycle (iw_daemon *d, srec **recs, size_t n, srec **sub, size_t n_sub, bool partial, const pending *mref,
+       size_t n_mref, pending *pend, size_t n_pend, bool all_refresh, const char *cause, int64_t covered)
 {
   srec **arecs = partial ? sub : recs;
   size_t an = partial ? n_sub : n;
@@ -712,10 +792,22 @@ cycle (iw_daemon *d, srec **recs, size_t n, srec **sub, size_t n_sub, bool parti
     }
   if (partial)
     {
-      json_t *merged = iw_daemon_merge_partial (d->base, doc, refresh);
+      const char **mr = iw_xcalloc (n_mref + 1, sizeof *mr);
+      json_t *merged, *summary;
 
+      for (size_t i = 0; i < n_mref; i++)
+        mr[i] = mref[i].ref;
+      merged = iw_daemon_merge_partial (d->base, doc, mr);
+      free (mr);
       json_decref (doc);
       doc = merged;
+      /* Pods came or went: count what runs again. */
+      summary = json_object_get (doc, "summary");
+      if (json_is_object (summary))
+        {
+          json_object_set_new (summary, "containers", json_integer ((json_int_t)n));
+          json_object_set_new (summary, "images", json_integer ((json_int_t)distinct_images (recs, n)));
+        }
       iw_metrics_add (d->metrics, "imgwatch_cycles_total", "result=\"partial\"", 1);
     }
   json_decref (d->base);
@@ -913,9 +1005,10 @@ worker (void *arg)
       bool all;
       char *cause;
       int64_t covered;
-      bool skip, partial;
+      bool skip, partial, events_only;
       srec **sub = NULL;
-      size_t n_sub = 0;
+      size_t n_sub = 0, n_chg, n_mref = 0;
+      pending *chg, *mref = NULL;
 
       bool rechecking = false;
 
@@ -999,14 +1092,31 @@ worker (void *arg)
       cause = d->causes;
       d->causes = NULL;
       covered = d->max_received;
-      /* Only registry events: assess just the images they name. */
-      partial = !d->records_changed && !all && n_pend > 0;
+      /* Only registry events, or only some pods: assess just the images
+       * they name (the pods' old and new images). */
+      events_only = !d->records_changed && !all && n_pend > 0;
+      partial = events_only || (d->records_changed && !d->full_change && !all);
+      chg = d->changed;
+      n_chg = d->n_changed;
+      d->changed = NULL;
+      d->n_changed = 0;
+      d->full_change = false;
       d->records_changed = false;
       d->dirty = false;
       pthread_mutex_unlock (&d->lock);
       if (partial)
-        sub = select_named (&n_sub, recs, n, pend, n_pend);
-      skip = partial && n_sub == 0;
+        {
+          /* What the merge replaces: the events' references and the
+           * changed pods' images. */
+          mref = iw_xcalloc (n_pend + n_chg + 1, sizeof *mref);
+          for (size_t i = 0; i < n_pend; i++)
+            mref[n_mref++] = pend[i];
+          for (size_t i = 0; i < n_chg; i++)
+            if (!named (chg[i].ref, pend, n_pend))
+              mref[n_mref++] = chg[i];
+          sub = select_named (&n_sub, recs, n, mref, n_mref);
+        }
+      skip = events_only && n_sub == 0;
       partial = partial && d->base != NULL;
 
       if (cause == NULL && n_pend)
@@ -1032,8 +1142,12 @@ worker (void *arg)
             }
         }
       else
-        cycle (d, recs, n, sub, n_sub, partial, pend, n_pend, all, cause, covered);
+        cycle (d, recs, n, sub, n_sub, partial, mref, n_mref, pend, n_pend, all, cause, covered);
       free (sub);
+      free (mref);
+      for (size_t i = 0; i < n_chg; i++)
+        free (chg[i].ref);
+      free (chg);
 
       pthread_mutex_lock (&d->lock);
       for (size_t i = 0; i < n; i++)
@@ -1132,6 +1246,7 @@ iw_daemon_start (iw_daemon *d, iw_error **err)
   pthread_mutex_lock (&d->lock);
   d->dirty = true;
   d->records_changed = true;
+  d->full_change = true;
   add_cause (d, "start");
   pthread_mutex_unlock (&d->lock);
   if (pthread_create (&d->thread, NULL, worker, d) != 0)
@@ -1163,6 +1278,9 @@ iw_daemon_free (iw_daemon *d)
     free (d->recheck[i].ref);
   free (d->recheck);
   free (d->causes);
+  for (size_t i = 0; i < d->n_changed; i++)
+    free (d->changed[i].ref);
+  free (d->changed);
   json_decref (d->base);
   pthread_mutex_destroy (&d->lock);
   pthread_cond_destroy (&d->cond);

@@ -32,6 +32,7 @@ typedef struct fake
   const char *next_digest;     /* ... after `lag` more calls */
   int lag;
   int calls;
+  size_t last_n;    /* records the last call was given */
   bool saw_refresh; /* the last call was asked to re-resolve REF */
 } fake;
 
@@ -47,6 +48,7 @@ fake_assess (iw_daemon_result *out, const iw_record *const *recs, size_t n, cons
   (void)err;
   pthread_mutex_lock (&f->lock);
   f->calls++;
+  f->last_n = n;
   if (f->next_digest && f->lag-- <= 0)
     {
       f->registry_digest = f->next_digest;
@@ -394,6 +396,40 @@ test_daemon__notified_before_the_tag_moved_is_caught_by_the_second_look (void **
 }
 
 static void
+test_daemon__a_pod_change_reassesses_only_its_images (void **state)
+{
+  fixture *x = *state;
+  iw_error *err = NULL;
+  iw_record **recs = iw_xcalloc (3, sizeof *recs);
+  unsigned long c;
+
+  recs[0] = rec2 ("gb-1", D1);
+  recs[1] = rec2 ("gb-2", D1);
+  recs[2] = rec2 ("other-1", D1);
+  free (recs[2]->image);
+  recs[2]->image = iw_xstrdup ("127.0.0.1:5000/other:1");
+  iw_daemon_set_records (x->d, "test", recs, 3, "initial list");
+  assert_int_equal (iw_daemon_start (x->d, &err), 0);
+  wait_cycle (x->d, 0);
+  assert_int_equal (x->f.last_n, 3);
+  /* gb-1 restarts: the green-burrito image (both its pods) is re-assessed, not other:1. */
+  c = iw_daemon_cycles (x->d);
+  recs = iw_xcalloc (1, sizeof *recs);
+  recs[0] = rec2 ("gb-1", D2);
+  iw_daemon_set_pod (x->d, "test", "default/gb-1", recs, 1, "pod default/gb-1 updated");
+  wait_cycle (x->d, c);
+  assert_int_equal (x->f.last_n, 2);
+  assert_int_equal (iw_metrics_get (x->metrics, "imgwatch_cycles_total", "result=\"partial\""), 1);
+  /* A whole source replaced: everything again. */
+  c = iw_daemon_cycles (x->d);
+  recs = iw_xcalloc (1, sizeof *recs);
+  recs[0] = rec2 ("gb-1", D2);
+  iw_daemon_set_records (x->d, "test", recs, 1, "relist");
+  wait_cycle (x->d, c);
+  assert_int_equal (x->f.last_n, 1);
+}
+
+static void
 test_daemon__events_stored_before_a_crash_are_processed_at_start (void **state)
 {
   fixture *x = *state;
@@ -536,6 +572,7 @@ main (void)
                                      teardown),
     cmocka_unit_test_setup_teardown (test_daemon__notified_before_the_tag_moved_is_caught_by_the_second_look,
                                      setup, teardown),
+    cmocka_unit_test_setup_teardown (test_daemon__a_pod_change_reassesses_only_its_images, setup, teardown),
     cmocka_unit_test_setup_teardown (test_daemon__events_stored_before_a_crash_are_processed_at_start, setup,
                                      teardown),
     cmocka_unit_test (test_daemon__rollback_finding_reorders_by_risk),
