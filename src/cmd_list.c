@@ -410,6 +410,10 @@ run (int argc, char **argv)
       gen_str (c.g, "items");
       yajl_gen_array_open (c.g);
     }
+  if (from_file
+      && (o.use_pull_secrets || o.kubeconfig || o.context || o.namespace_ || o.all_namespaces
+          || o.label_selector))
+    fprintf (stderr, "imgwatch list: warning: cluster options have no effect with --from-file\n");
   if (from_file)
     rc = iw_source_read_file_stats (from_file, on_record, &c, &stats, progress ? on_progress : NULL, &c,
                                     &err);

@@ -392,3 +392,15 @@ def test_malformed_kubeconfig_names_file_and_key(tmp_path, run_imgwatch, text, w
     assert r.returncode == 2
     assert str(path) in r.stderr and want in r.stderr, r.stderr
     assert r.stdout == ""
+
+
+def test_connection_dropped_mid_page_is_not_a_complete_list(api, tmp_path, run_imgwatch):
+    kc = api.kubeconfig(tmp_path / "config")
+    api.cut_lists = 1
+    r = run_imgwatch("list", "-A", "--chunk-size", "3", "-o", "json", env=clean_env(tmp_path, KUBECONFIG=kc))
+    assert r.returncode == 3
+    doc = json.loads(r.stdout)
+    assert doc["complete"] is False and api.url in doc["error"]
+    assert api.url in r.stderr
+    r = run_imgwatch("list", "-A", "--chunk-size", "3", env=clean_env(tmp_path, KUBECONFIG=kc), check=True)
+    assert len(r.stdout.splitlines()) == 11  # the next list is whole again

@@ -14,7 +14,8 @@ work against it (the tests check that, which keeps it honest):
   real server words them;
 - fault injection: ``expire_continue`` answers the next N continue
   requests with 410 Expired; ``forbidden`` holds (verb, resource) pairs
-  refused with 403.
+  refused with 403; ``cut_lists`` drops the connection in the middle of the
+  next N pod list bodies.
 
 - watch (``?watch=1``): chunked JSON lines, as the real server streams
   them: ADDED for what exists when no resourceVersion is given, then every
@@ -111,6 +112,7 @@ class KubeAPI:
         self.basic = basic  # ("user", "password") or None
         self.forbidden = set()  # {("list", "pods"), ...}
         self.expire_continue = 0
+        self.cut_lists = 0  # cut the next N list bodies after their first item, then drop the connection
         self.resource_version = "48213"
         self.events = []  # (rv:int, resource, type, object)
         self.compacted = 0  # watches from an older resourceVersion get 410
@@ -420,6 +422,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         head = json.dumps({"kind": f"{kind}List", "apiVersion": f"{g}/{v}" if g else v, "metadata": meta})
         self._chunk(head[:-1].encode() + b',"items":[')
+        with self.api.lock:
+            cut = self.api.cut_lists > 0 and resource == "pods"
+            if cut:
+                self.api.cut_lists -= 1
+        if cut:
+            # A connection dropped mid-body: no terminating chunk.
+            self._chunk(json.dumps(items[0], separators=(",", ":")).encode() if items else b"")
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return None
         for j, it in enumerate(items):
             self._chunk((b"," if j else b"") + json.dumps(it, separators=(",", ":")).encode())
         self._chunk(b"]}")
