@@ -8,6 +8,7 @@ received.  The format is described in tests/e2e/hostile/README.md.
 import glob
 import os
 import re
+import ssl
 import sys
 import urllib.parse
 
@@ -18,6 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "hostile"))
 
 import server as hostile  # noqa: E402
+from iwtest import tls  # noqa: E402
 
 CASES = sorted(glob.glob(os.path.join(HERE, "hostile", "cases", "*.yaml")))
 
@@ -30,11 +32,14 @@ def load(path):
     return case
 
 
-def write_config(tmp_path, case, hosts):
+def write_config(tmp_path, case, hosts, tls_servers=(), ca_path=None):
     settings = case.get("config") or {}
     lines = ["registries:"]
     for name, host in hosts.items():
-        s = dict(settings.get(name) or {"insecure": True})
+        s = dict(settings.get(name) or ({} if name in tls_servers else {"insecure": True}))
+        if name in tls_servers:
+            s.setdefault("ca", ca_path)
+        s = {k: v for k, v in s.items() if v is not None}  # "ca: null" means none
         if "password" in s:
             pw = tmp_path / ("pw-" + name)
             pw.write_text(s.pop("password") + "\n")
@@ -89,15 +94,23 @@ def test_registry_hostile(case_path, run_imgwatch, tmp_path):
     ctx = {"bodies": {}}
     servers = {}
     try:
+        tls_servers = case.get("tls") or []
+        ca = sslctx = None
+        if tls_servers:
+            ca = tls.make_ca(str(tmp_path / "ca"))
+            sslctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            sslctx.load_cert_chain(ca.cert_path, ca.key_path)
         for name, replies in case["servers"].items():
-            servers[name] = hostile.Server(name, replies, ctx)
+            servers[name] = hostile.Server(name, replies, ctx, tls=sslctx if name in tls_servers else None)
         ctx["host"] = servers["main"].host
         ctx["other"] = servers["other"].host if "other" in servers else "127.0.0.1:9"
+        ctx["ca"] = ca.ca_path if ca else ""
         for name, spec in (case.get("bodies") or {}).items():
             ctx["bodies"][name] = hostile.make_body(spec, ctx)
         for s in servers.values():
             s.start()
-        cfg = write_config(tmp_path, case, {n: s.host for n, s in servers.items()})
+        cfg = write_config(tmp_path, case, {n: s.host for n, s in servers.items()}, tls_servers,
+                           ca.ca_path if ca else None)
         dockercfg = tmp_path / "docker"
         dockercfg.mkdir()
         args = ["resolve", "--config", cfg] + [hostile.expand(str(a), ctx) for a in case["args"][1:]]

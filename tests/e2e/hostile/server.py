@@ -59,7 +59,8 @@ def make_body(spec, ctx):
 class Server:
     """One hostile server on 127.0.0.1; replies are matched in order."""
 
-    def __init__(self, name, replies, ctx):
+    def __init__(self, name, replies, ctx, tls=None):
+        self.tls = tls  # an ssl.SSLContext for HTTPS, or None
         self.name = name
         self.replies = [dict(r, used=0) for r in replies]
         self.ctx = ctx
@@ -136,6 +137,12 @@ class Server:
 
     def _serve(self, conn):
         conn.settimeout(60)
+        if self.tls is not None:
+            try:
+                conn = self.tls.wrap_socket(conn, server_side=True)
+            except (OSError, ValueError):
+                return  # a failed handshake: the client gave up on our certificate
+            self.conns.append(conn)
         f = conn.makefile("rb")
         try:
             while not self.stopping:
