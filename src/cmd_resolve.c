@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "ref/ref.h"
 #include "registry/registry.h"
+#include "util/log.h"
 #include "util/mem.h"
 
 #include <getopt.h>
@@ -296,6 +297,24 @@ parse_opts (resolve_opts *o, int argc, char **argv)
   return 0;
 }
 
+/* What the batch cost, at --log-level info or more. */
+static void
+log_metrics (const iw_registry *reg)
+{
+  iw_registry_metrics m;
+
+  if (!iw_log_enabled (IW_LOG_INFO))
+    return;
+  iw_registry_metrics_get (&m, reg);
+  iw_log_info (
+      "registry: %llu requests, %llu errors, %llu retries, %llu bytes, %llu token fetches, "
+      "%llu integrity failures, %llu circuit openings, %.3f s total latency, ratelimit-remaining %ld",
+      (unsigned long long)m.requests, (unsigned long long)m.errors, (unsigned long long)m.retries,
+      (unsigned long long)m.bytes, (unsigned long long)m.token_fetches,
+      (unsigned long long)m.integrity_failures, (unsigned long long)m.breaker_opens, m.latency_sum,
+      m.ratelimit_remaining);
+}
+
 /* --exists: a three-state answer per REF@DIGEST; exit 0 only when every
  * one is present. */
 static int
@@ -331,6 +350,7 @@ run_exists (iw_registry *reg, const resolve_opts *o, iw_ref **refs, char **texts
         iw_cli_error ("resolve", "%s: unknown: %s: %s", texts[i], why (p[i].code),
                       p[i].message ? p[i].message : "");
     }
+  log_metrics (reg);
   ret = missing ? IW_EXIT_FINDINGS : IW_EXIT_OK;
 done:
   iw_presences_free (p, n);
@@ -483,6 +503,7 @@ run (int argc, char **argv)
       yajl_gen_get_buf (g, &buf, &len);
       fwrite (buf, 1, len, stdout);
     }
+  log_metrics (reg);
   if (fflush (stdout) != 0)
     {
       iw_cli_error ("resolve", "writing to stdout failed");

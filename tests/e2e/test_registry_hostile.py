@@ -115,7 +115,8 @@ def test_registry_hostile(case_path, run_imgwatch, tmp_path):
         dockercfg.mkdir()
         args = ["resolve", "--config", cfg] + [hostile.expand(str(a), ctx) for a in case["args"][1:]]
         expect = case["expect"]
-        r = run_imgwatch(*args, env={"DOCKER_CONFIG": str(dockercfg)},
+        env = dict(case.get("env") or {}, DOCKER_CONFIG=str(dockercfg))
+        r = run_imgwatch(*args, env=env,
                          timeout=expect.get("max_seconds", 60))
     finally:
         for s in servers.values():
