@@ -44,6 +44,7 @@
 #endif
 
 #define MAX_REDIRECTS 5
+#define CREDS_TTL_MS 60000
 #define SYSTEM_CA_PATH "/etc/ssl/certs"
 
 const double iw_registry_latency_bounds[IW_REGISTRY_LATENCY_BUCKETS]
@@ -194,6 +195,16 @@ host_free (host *h)
 static int
 host_creds (iw_registry *reg, host *h, iw_error **err)
 {
+  /* Looked up again after a while: a long-running daemon sees rotated
+   * password files, and a credential helper that failed once is asked
+   * again; within a batch, one lookup serves every request. */
+  if (h->creds_state != 0 && iw_registry__now_ms () >= h->creds_until_ms)
+    {
+      iw_creds_clear (&h->creds);
+      free (h->creds_error);
+      h->creds_error = NULL;
+      h->creds_state = 0;
+    }
   if (h->creds_state == 0)
     {
       iw_error *e = NULL;
@@ -209,6 +220,7 @@ host_creds (iw_registry *reg, host *h, iw_error **err)
         }
       else
         h->creds_state = r > 0 ? 1 : -1;
+      h->creds_until_ms = iw_registry__now_ms () + CREDS_TTL_MS;
     }
   if (h->creds_state == -2)
     return iw_error_set (err, h->creds_code, "%s", h->creds_error);

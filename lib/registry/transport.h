@@ -48,7 +48,8 @@ struct host
   /* Authentication learned from challenges. */
   char *realm, *service;
   bool basic;
-  int creds_state; /* 0 not looked up, 1 have, -1 none, -2 lookup failed */
+  int creds_state;          /* 0 not looked up, 1 have, -1 none, -2 lookup failed */
+  long long creds_until_ms; /* when to look them up again */
   iw_creds creds;
   iw_code creds_code;
   char *creds_error;
