@@ -289,6 +289,9 @@ req_free (req *r)
   if (r->auth)
     explicit_bzero (r->auth, strlen (r->auth));
   free (r->auth);
+  if (r->post)
+    explicit_bzero (r->post, strlen (r->post));
+  free (r->post);
   free (r->msg);
   free (r->expect);
   free (r);
@@ -535,14 +538,14 @@ with_token (req *r, const char *scope, bool force)
   iw_buf_init (&tr->body, tr->body_max);
   iw_buf_init (&tr->h_www, IW_HEADER_MAX);
   tr->cb = token_done;
-  curl_free (s_scope);
-  curl_free (s_service);
-  curl_easy_cleanup (esc);
   t->pending = true;
 
   have = host_creds (reg, h, &e);
   if (have < 0)
     {
+      curl_free (s_scope);
+      curl_free (s_service);
+      curl_easy_cleanup (esc);
       t->pending = false;
       req_free (tr);
       /* Fail every waiter (only r so far). */
@@ -556,11 +559,29 @@ with_token (req *r, const char *scope, bool force)
       bool https = strncmp (realm_origin, "https://", 8) == 0;
       const char *rh = strstr (realm_origin, "://") + 3;
 
-      if (https || iw_auth_host_is_loopback (rh))
-        set_auth (tr, basic_value (&h->creds), false);
-      else
+      if (!https && !iw_auth_host_is_loopback (rh))
         iw_log_warn ("not sending credentials for %s to plain-HTTP token realm %s", h->name, realm_origin);
+      else if (h->creds.identity_token)
+        {
+          /* OAuth2 refresh grant: POST the identity token in a form. */
+          char *s_tok = curl_easy_escape (esc, h->creds.identity_token, 0);
+
+          tr->post
+              = iw_xasprintf ("grant_type=refresh_token&client_id=imgwatch&scope=%s%s%s&refresh_token=%s",
+                              s_scope, s_service ? "&service=" : "", s_service ? s_service : "", s_tok);
+          explicit_bzero (s_tok, strlen (s_tok));
+          curl_free (s_tok);
+          free (tr->url);
+          tr->url = iw_xstrdup (h->realm);
+          free (tr->what);
+          tr->what = iw_xasprintf ("POST token for %s to %s", h->name, h->realm);
+        }
+      else if (h->creds.username)
+        set_auth (tr, basic_value (&h->creds), false);
     }
+  curl_free (s_scope);
+  curl_free (s_service);
+  curl_easy_cleanup (esc);
   METRIC_INC (reg, token_fetches);
   enqueue_front (tr);
   return true;
@@ -693,7 +714,7 @@ attach_auth (req *r)
       r->token_waits++;
       return with_token (r, r->scope, false);
     }
-  if (r->auth == NULL && h->basic && h->creds_state == 1)
+  if (r->auth == NULL && h->basic && h->creds_state == 1 && h->creds.username)
     set_auth (r, basic_value (&h->creds), false);
   return false;
 }
@@ -868,10 +889,17 @@ start (req *r)
   curl_easy_setopt (e, CURLOPT_WRITEDATA, r);
   if (r->head)
     curl_easy_setopt (e, CURLOPT_NOBODY, 1L);
+  else if (r->post)
+    {
+      curl_easy_setopt (e, CURLOPT_POSTFIELDS, r->post);
+      curl_easy_setopt (e, CURLOPT_POSTFIELDSIZE, (long)strlen (r->post));
+    }
   else
     curl_easy_setopt (e, CURLOPT_HTTPGET, 1L);
   curl_slist_free_all (r->hdrs);
   r->hdrs = NULL;
+  if (r->post)
+    r->hdrs = curl_slist_append (r->hdrs, "Content-Type: application/x-www-form-urlencoded");
   hv = iw_xasprintf ("Accept: %s", r->accept);
   r->hdrs = curl_slist_append (r->hdrs, hv);
   free (hv);
@@ -1085,10 +1113,10 @@ handle_401 (req *r)
           iw_error_free (e);
           goto done;
         }
-      if (have == 0)
+      if (have == 0 || h->creds.username == NULL)
         {
-          req_fail (r, IW_EAUTH, "%s: HTTP 401: authentication required and no credentials for %s", r->what,
-                    h->domain);
+          req_fail (r, IW_EAUTH, "%s: HTTP 401: authentication required and no %scredentials for %s", r->what,
+                    have ? "username/password " : "", h->domain);
           goto done;
         }
       h->basic = true;

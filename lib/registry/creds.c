@@ -9,7 +9,6 @@
  */
 #include "registry/internal.h"
 #include "util/buf.h"
-#include "util/log.h"
 #include "util/mem.h"
 
 #include <ctype.h>
@@ -40,10 +39,14 @@ iw_creds_clear (iw_creds *c)
     return;
   if (c->password)
     explicit_bzero (c->password, strlen (c->password));
+  if (c->identity_token)
+    explicit_bzero (c->identity_token, strlen (c->identity_token));
   free (c->username);
   free (c->password);
+  free (c->identity_token);
   c->username = NULL;
   c->password = NULL;
+  c->identity_token = NULL;
 }
 
 static bool
@@ -167,7 +170,7 @@ iw_creds_from_docker_json (iw_creds *out, char **out_helper, const char *text, s
   const char *key, *helper = NULL;
   int ret = -1;
 
-  out->username = out->password = NULL;
+  out->username = out->password = out->identity_token = NULL;
   *out_helper = NULL;
   if (root == NULL)
     return iw_error_set (err, IW_EPARSE, "invalid JSON: %s (line %d)", jerr.text, jerr.line);
@@ -193,13 +196,20 @@ iw_creds_from_docker_json (iw_creds *out, char **out_helper, const char *text, s
     goto done;
   json_object_foreach (auths, key, entry)
   {
-    const char *a, *u, *p;
+    const char *a, *u, *p, *idt;
 
     if (!host_matches (key, host) || !json_is_object (entry))
       continue;
     a = str_member (entry, "auth");
     u = str_member (entry, "username");
     p = str_member (entry, "password");
+    idt = str_member (entry, "identitytoken");
+    if (idt && *idt)
+      {
+        out->identity_token = iw_xstrdup (idt);
+        ret = 1;
+        goto done;
+      }
     if (a && *a)
       {
         if (decode_auth (out, a, err) < 0)
@@ -344,9 +354,9 @@ run_helper (iw_creds *out, const char *name, const char *server, iw_error **err)
     }
   if (strcmp (str_member (root, "Username"), "<token>") == 0)
     {
-      /* An identity token for OAuth2 refresh: not supported here. */
-      iw_log_warn ("%s returned an identity token for %s; only username/secret are supported", prog, server);
-      ret = 0;
+      /* An identity token, for the token realm's OAuth2 refresh grant. */
+      out->identity_token = iw_xstrdup (str_member (root, "Secret"));
+      ret = 1;
       goto done;
     }
   out->username = iw_xstrdup (str_member (root, "Username"));
@@ -400,7 +410,7 @@ iw_creds_lookup (iw_creds *out, const iw_config *cfg, const char *host, const ch
   iw_error *e = NULL;
   int r, ret = -1;
 
-  out->username = out->password = NULL;
+  out->username = out->password = out->identity_token = NULL;
   r = from_config (out, cfg, host, err);
   if (r != 0)
     return r;

@@ -63,11 +63,15 @@ bool iw_auth_host_is_loopback (const char *host);
  * [0, max_ms].  IW_EPARSE for anything else. */
 int iw_retry_after_parse (long *out_ms, const char *value, time_t now, long max_ms, iw_error **err);
 
-/* Credentials for a registry host. */
+/* Credentials for a registry host: a username and password, or an
+ * identity token (an OAuth2 refresh token, from `identitytoken` in
+ * docker's auths or a helper's "<token>" username), which only a token
+ * realm can use. */
 typedef struct iw_creds
 {
   char *username;
   char *password;
+  char *identity_token;
 } iw_creds;
 
 void iw_creds_clear (iw_creds *c);

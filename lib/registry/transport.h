@@ -74,6 +74,7 @@ struct req
   token *token_for;
   const char *ca; /* borrowed from a host */
   char *auth;     /* Authorization value, or NULL */
+  char *post;     /* a form to POST (token refresh grant), or NULL for GET/HEAD */
   bool auth_bearer, auth_basic, no_auth;
   token *tok; /* the cache entry whose token auth carries */
   int token_refetches;

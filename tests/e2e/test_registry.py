@@ -483,3 +483,26 @@ def test_registry__usage_errors(run_imgwatch, args, message):
     r = run_imgwatch("resolve", *args, check=2)
     assert message in r.stderr
     assert r.stdout == ""
+
+
+def test_registry__token_auth_with_identity_token(run_imgwatch, registry_factory, oci, unique_repo, tmp_path):
+    reg = registry_factory("token")
+    issuer = reg.issuer
+    ref = "%s/%s:v1" % (reg.host, unique_repo)
+    digest = oci.push(oci.build(), ref, creds=reg.creds)
+    issuer.grant = lambda user, type_, name, actions: actions if user else []
+    issuer.clear()
+    dc = tmp_path / "dockercfg"
+    dc.mkdir()
+    # What `docker login` leaves for an OAuth2 registry: a refresh token.
+    (dc / "config.json").write_text(json.dumps(
+        {"auths": {reg.host: {"auth": "", "identitytoken": "refresh-" + reg.username}}}))
+    cfg = write_config(tmp_path, {reg.host: {"insecure": True}})
+    r = run_imgwatch("resolve", "--config", cfg, ref, check=0, env={"DOCKER_CONFIG": str(dc)})
+    assert r.stdout == "%s\t%s\n" % (ref, digest)
+    (q,) = [q for q in issuer.requests if q["path"] == "/token"]
+    assert q["method"] == "POST"
+    assert q["form"]["grant_type"] == ["refresh_token"]
+    assert q["form"]["scope"] == ["repository:%s:pull" % unique_repo]
+    assert q["user"] == reg.username
+    assert "Authorization" not in q["headers"]

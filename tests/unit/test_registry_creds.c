@@ -50,6 +50,8 @@ static const struct
   /* A password with a colon: only the first one splits. */
   { "{\"auths\":{\"r:5000\":{\"auth\":\"Ym9iOmE6Yg==\"}}}", "r:5000", 1, "bob", "a:b", NULL },
   { "{\"auths\":{\"r\":{\"username\":\"u\",\"password\":\"p\"}}}", "r", 1, "u", "p", NULL },
+  /* An identity token (OAuth2 refresh token): no username or password. */
+  { "{\"auths\":{\"r\":{\"auth\":\"\",\"identitytoken\":\"refresh-xyz\"}}}", "r", 1, NULL, NULL, NULL },
   /* Another host, or a prefix of one, gets nothing. */
   { "{\"auths\":{\"reg.example.com\":{\"auth\":\"YWxpY2U6czNjcmV0\"}}}", "reg.example.com.evil", 0, NULL,
     NULL, NULL },
@@ -80,10 +82,16 @@ test_registry_creds__docker_config_json (void **state)
 
       if (r != docker_cases[i].found)
         fail_msg ("case %zu: got %d (%s)", i, r, iw_error_msg (err));
-      if (r == 1)
+      if (r == 1 && docker_cases[i].user)
         {
           assert_string_equal (c.username, docker_cases[i].user);
           assert_string_equal (c.password, docker_cases[i].pass);
+          assert_null (c.identity_token);
+        }
+      else if (r == 1)
+        {
+          assert_null (c.username);
+          assert_string_equal (c.identity_token, "refresh-xyz");
         }
       if (r >= 0 && docker_cases[i].helper)
         assert_string_equal (helper, docker_cases[i].helper);
@@ -166,6 +174,7 @@ test_registry_creds__credential_helper_protocol (void **state)
       "#!/bin/sh\nread server\necho \"$1 $server\" > %s\n"
       "case \"$server\" in\n"
       "  reg.example.com) echo '{\"ServerURL\":\"x\",\"Username\":\"hu\",\"Secret\":\"hs\"}';;\n"
+      "  tok.example.com) echo '{\"ServerURL\":\"x\",\"Username\":\"<token>\",\"Secret\":\"rt\"}';;\n"
       "  *) echo 'credentials not found in native keychain'; exit 1;;\n"
       "esac\n",
       log);
@@ -181,6 +190,11 @@ test_registry_creds__credential_helper_protocol (void **state)
   assert_int_equal (iw_creds_lookup (&c, NULL, "reg.example.com", dir, true, &err), 1);
   assert_string_equal (c.username, "hu");
   assert_string_equal (c.password, "hs");
+  iw_creds_clear (&c);
+  /* "<token>" as the username: an identity token. */
+  assert_int_equal (iw_creds_lookup (&c, NULL, "tok.example.com", dir, true, &err), 1);
+  assert_null (c.username);
+  assert_string_equal (c.identity_token, "rt");
   iw_creds_clear (&c);
   /* The helper knows nothing of this host: auths still answers. */
   assert_int_equal (iw_creds_lookup (&c, NULL, "other.example.com", dir, true, &err), 1);
