@@ -50,13 +50,16 @@ static const char *const known_checks[] = { "integrity-unknown",
 
 static const char *const severities[] = { "critical", "high", "medium", "low", "info", NULL };
 
-static const char *const top_keys[]
-    = { "trustedRegistries", "movingTags", "registries", "mirrors", "severity", "exemptions", NULL };
+static const char *const top_keys[] = { "trustedRegistries", "movingTags", "registries", "mirrors",
+                                        "severity",          "exemptions", "admission",  NULL };
 
 static const char *const registry_keys[]
     = { "insecure", "ca", "username", "passwordFile", "maxConcurrency", NULL };
 
 static const char *const exemption_keys[] = { "namespace", "image", "checks", NULL };
+
+static const char *const admission_keys[]
+    = { "denyUntrusted", "denyMovingTags", "requireDigest", "mutate", "onRegistryError", NULL };
 
 /* The names Docker Hub goes by: settings for one apply to all. */
 static const char *const docker_hosts[] = { "docker.io", "index.docker.io", "registry-1.docker.io", NULL };
@@ -1414,6 +1417,54 @@ parse_exemptions (iw_config *c, const ctx *cx, const node *n, iw_error **err)
   return 0;
 }
 
+/* admission: {denyUntrusted, denyMovingTags, requireDigest, mutate,
+ * onRegistryError: deny|allow}. */
+static int
+parse_admission (iw_config *c, const ctx *cx, const node *n, iw_error **err)
+{
+  iw_admission_policy *a = &c->admission;
+  size_t i;
+
+  if (expect_type (cx, n, NODE_MAP, "admission", err) < 0 || check_keys (cx, n, "admission", err) < 0)
+    return -1;
+  for (i = 0; i < n->n; i += 2)
+    {
+      const node *k = n->items[i], *v = n->items[i + 1];
+      char *kp = key_path ("admission", k->value);
+      int ret;
+
+      if (strcmp (k->value, "denyUntrusted") == 0)
+        ret = parse_bool (&a->deny_untrusted, cx, v, kp, err);
+      else if (strcmp (k->value, "denyMovingTags") == 0)
+        ret = parse_bool (&a->deny_moving_tags, cx, v, kp, err);
+      else if (strcmp (k->value, "requireDigest") == 0)
+        ret = parse_bool (&a->require_digest, cx, v, kp, err);
+      else if (strcmp (k->value, "mutate") == 0)
+        ret = parse_bool (&a->mutate, cx, v, kp, err);
+      else if (strcmp (k->value, "onRegistryError") == 0)
+        {
+          ret = expect_string (cx, v, kp, err);
+          if (ret == 0 && strcmp (v->value, "deny") == 0)
+            a->allow_on_registry_error = false;
+          else if (ret == 0 && strcmp (v->value, "allow") == 0)
+            a->allow_on_registry_error = true;
+          else if (ret == 0)
+            {
+              char *g = got (v);
+
+              ret = fail_at (cx, err, IW_EPOLICY, v->line, kp, "expected deny or allow, got %s", g);
+              free (g);
+            }
+        }
+      else
+        ret = unknown_key (cx, k, "admission", admission_keys, err);
+      free (kp);
+      if (ret < 0)
+        return -1;
+    }
+  return 0;
+}
+
 static bool
 is_null (const node *n)
 {
@@ -1465,6 +1516,8 @@ parse_config (iw_config *c, const ctx *cx, const node *root, iw_error **err)
         ret = parse_severity (c, cx, v, err);
       else if (strcmp (k->value, "exemptions") == 0)
         ret = parse_exemptions (c, cx, v, err);
+      else if (strcmp (k->value, "admission") == 0)
+        ret = parse_admission (c, cx, v, err);
       else
         ret = unknown_key (cx, k, "", top_keys, err);
       if (ret < 0)
@@ -1579,6 +1632,9 @@ iw_config_new_default (void)
 
   c->trusted = iw_xcalloc (1, sizeof *c->trusted);
   c->moving_tags = strv_dup (default_moving_tags);
+  c->admission.deny_untrusted = true;
+  c->admission.deny_moving_tags = true;
+  c->admission.mutate = true;
   return c;
 }
 

@@ -11,6 +11,8 @@
 //   mirrors: {"docker.io": ["mirror.example.com"]}
 //   severity: {moving-tag: low}
 //   exemptions: [{namespace: kube-system, checks: [moving-tag]}]
+//   admission: {denyUntrusted: true, denyMovingTags: true, requireDigest: false,
+//               mutate: true, onRegistryError: deny}
 //
 // Errors are IW_EPOLICY (IW_EPARSE for malformed YAML, IW_ETOOBIG over
 // 1 MiB, IW_EIO when the file cannot be read) and name file:line and the
@@ -58,6 +60,16 @@ typedef struct iw_exemption
   char **checks;    /* NULL-terminated; NULL = all checks */
 } iw_exemption;
 
+// The policy of serve's admission webhooks (docs/admission.md).
+typedef struct iw_admission_policy
+{
+  bool deny_untrusted;          // denyUntrusted: images outside trustedRegistries (default true)
+  bool deny_moving_tags;        // denyMovingTags: a movingTags tag (or none) without a digest (true)
+  bool require_digest;          // requireDigest: any image without a digest (false)
+  bool mutate;                  // mutate: /admission/mutate pins tags to digests (true)
+  bool allow_on_registry_error; // onRegistryError: allow (default deny)
+} iw_admission_policy;
+
 typedef struct iw_config
 {
   char *path;         /* where it was read from, or NULL for defaults */
@@ -72,6 +84,7 @@ typedef struct iw_config
   size_t n_severity;
   iw_exemption *exemptions;
   size_t n_exemptions;
+  iw_admission_policy admission;
 } iw_config;
 
 /* The defaults: no trusted list, the default moving tags, nothing else. */

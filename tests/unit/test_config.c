@@ -82,8 +82,43 @@ test_config__defaults (void **state)
   assert_null (iw_config_mirrors (c, "docker.io"));
   assert_null (iw_config_severity (c, "moving-tag"));
   assert_false (iw_config_is_exempt (c, "default", "docker.io/library/nginx", "moving-tag"));
+  assert_true (c->admission.deny_untrusted);
+  assert_true (c->admission.deny_moving_tags);
+  assert_false (c->admission.require_digest);
+  assert_true (c->admission.mutate);
+  assert_false (c->admission.allow_on_registry_error);
   iw_config_free (c);
   iw_config_free (NULL);
+}
+
+static void
+test_config__admission (void **state)
+{
+  iw_config *c;
+
+  (void)state;
+  c = parse_ok ("admission:\n  denyUntrusted: false\n  denyMovingTags: false\n  requireDigest: true\n"
+                "  mutate: false\n  onRegistryError: allow\n");
+  assert_false (c->admission.deny_untrusted);
+  assert_false (c->admission.deny_moving_tags);
+  assert_true (c->admission.require_digest);
+  assert_false (c->admission.mutate);
+  assert_true (c->admission.allow_on_registry_error);
+  iw_config_free (c);
+  /* Keys not given keep their defaults. */
+  c = parse_ok ("admission: {onRegistryError: deny}\n");
+  assert_true (c->admission.deny_untrusted);
+  assert_true (c->admission.mutate);
+  assert_false (c->admission.allow_on_registry_error);
+  iw_config_free (c);
+  parse_fails ("admission: {onRegistryError: maybe}\n", IW_EPOLICY,
+               "config.yaml:1: admission.onRegistryError: expected deny or allow, got \"maybe\"");
+  parse_fails ("admission: {mutate: yes}\n", IW_EPOLICY,
+               "config.yaml:1: admission.mutate: expected true or false, got \"yes\"");
+  parse_fails ("admission: [mutate]\n", IW_EPOLICY,
+               "config.yaml:1: admission: expected a mapping, got a list");
+  parse_fails ("admission: {denyMovingTag: true}\n", IW_EPOLICY,
+               "config.yaml:1: admission: unknown key denyMovingTag (did you mean denyMovingTags?)");
 }
 
 static void
@@ -915,6 +950,7 @@ main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_config__defaults),
+    cmocka_unit_test (test_config__admission),
     cmocka_unit_test (test_config__empty_documents_are_defaults),
     cmocka_unit_test (test_config__design_example),
     cmocka_unit_test (test_config__block_style_every_key),
