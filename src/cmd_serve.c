@@ -19,6 +19,7 @@
 #include "kube/watch.h"
 #include "registry/registry.h"
 #include "runtime/containerd.h"
+#include "server/admission.h"
 #include "server/alerts.h"
 #include "server/daemon.h"
 #include "server/server.h"
@@ -66,7 +67,8 @@ static const char usage[]
       "                             without one, webhooks are refused\n"
       "      --token-file FILE      bearer token for the UI and API (or $IMGWATCH_TOKEN)\n"
       "      --tls-cert FILE        serve HTTPS with this certificate ...\n"
-      "      --tls-key FILE         ... and key\n"
+      "      --tls-key FILE         ... and key; with TLS, also answer Kubernetes admission reviews at\n"
+      "                             /admission/validate and /admission/mutate (docs/admission.md)\n"
       "      --alert-url URL        POST high/critical findings (generic JSON); repeatable\n"
       "      --alert-slack-url URL  the same, Slack-compatible {\"text\"}; repeatable\n"
       "      --log-format FORMAT    text or json\n"
@@ -649,6 +651,7 @@ run (int argc, char **argv)
   iw_metrics *metrics = NULL;
   iw_server *srv = NULL;
   iw_alerts *alerts = NULL;
+  iw_admission *adm = NULL;
   iw_daemon *d = NULL;
   iw_kube_watch *watch = NULL;
   iw_error *err = NULL;
@@ -715,6 +718,16 @@ run (int argc, char **argv)
     so.tls_key = o.tls_key;
     so.token = token;
     so.webhook_secret = secret;
+    if (o.tls_cert)
+      {
+        iw_admission_options ado = IW_ADMISSION_OPTIONS_INIT;
+
+        ado.config = e.cfg;
+        ado.metrics = metrics;
+        if (iw_admission_new (&adm, &ado, &err) < 0)
+          goto fail;
+        so.admission = adm;
+      }
     if (iw_server_start (&srv, &so, store, metrics, &err) < 0)
       goto fail;
   }
@@ -829,6 +842,7 @@ done:
   iw_kube_watch_stop (watch);
   iw_daemon_free (d);
   iw_server_stop (srv);
+  iw_admission_free (adm);
   iw_alerts_free (alerts);
   iw_registry_free (e.reg);
   iw_store_free (store);

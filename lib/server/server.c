@@ -31,6 +31,7 @@ struct iw_server
   char *key_pem;
   iw_server_event_fn on_event;
   void *userdata;
+  iw_admission *admission;
   int port;
 
   pthread_mutex_t lock; /* guards what follows */
@@ -602,6 +603,53 @@ route_name (const char *url)
   return strcmp (url, "/") == 0 ? "/" : "other";
 }
 
+/* POST /admission/<endpoint>: no token (the API server calls it; it has
+ * no side effects), the body capped at IW_ADMISSION_BODY_MAX. */
+static enum MHD_Result
+admission_request (iw_server *srv, struct MHD_Connection *c, const char *url, const char *method,
+                   const char *upload_data, size_t *upload_data_size, request **rqp)
+{
+  request *rq = *rqp;
+  char *out = NULL;
+  unsigned status = 500;
+  enum MHD_Result r;
+
+  if (rq == NULL)
+    {
+      const char *cl = MHD_lookup_connection_value (c, MHD_HEADER_KIND, "Content-Length");
+
+      rq = *rqp = iw_xcalloc (1, sizeof *rq);
+      iw_buf_init (&rq->body, IW_ADMISSION_BODY_MAX);
+      count (srv, "imgwatch_http_requests_total", "route", "/admission/", NULL, NULL);
+      if (srv->admission == NULL)
+        {
+          rq->rejected = true;
+          return respond_error (c, 404,
+                                "admission is off: it needs serve --tls-cert and --tls-key (Kubernetes calls "
+                                "webhooks over HTTPS only)");
+        }
+      if (strcmp (method, "POST") == 0 && !(cl && strtoull (cl, NULL, 10) > IW_ADMISSION_BODY_MAX))
+        return MHD_YES;
+      rq->too_big = true; /* or a bad method: answered now, the body unread */
+    }
+  else if (*upload_data_size)
+    {
+      if (!rq->rejected && !rq->too_big
+          && iw_buf_append (&rq->body, upload_data, *upload_data_size, NULL) < 0)
+        rq->too_big = true;
+      *upload_data_size = 0;
+      return MHD_YES;
+    }
+  if (rq->rejected)
+    return MHD_YES;
+  rq->rejected = true;
+  iw_admission_http (&out, &status, srv->admission, url + 11, method, iw_buf_cstr (&rq->body), rq->body.len,
+                     rq->too_big);
+  r = respond (c, status, "application/json", out, strlen (out), NULL);
+  free (out);
+  return r;
+}
+
 static enum MHD_Result
 handler (void *cls, struct MHD_Connection *c, const char *url, const char *method, const char *version,
          const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -611,6 +659,8 @@ handler (void *cls, struct MHD_Connection *c, const char *url, const char *metho
   bool is_webhook = strncmp (url, "/webhooks/", 10) == 0;
 
   (void)version;
+  if (strncmp (url, "/admission/", 11) == 0)
+    return admission_request (srv, c, url, method, upload_data, upload_data_size, (request **)con_cls);
   if (!is_webhook)
     {
       if (strcmp (method, "GET") != 0 && strcmp (method, "HEAD") != 0)
@@ -822,6 +872,7 @@ iw_server_start (iw_server **out, const iw_server_options *opts, iw_store *store
   srv->secret = iw_xstrdup0 (opts->webhook_secret);
   srv->on_event = opts->on_event;
   srv->userdata = opts->userdata;
+  srv->admission = opts->admission;
   iw_server_declare_metrics (metrics);
   iw_metrics_declare (metrics, "imgwatch_findings", IW_METRIC_GAUGE, "Open findings, by check and severity.",
                       NULL, 0);

@@ -11,6 +11,8 @@
  *   GET  /metrics               Prometheus text
  *   GET  /healthz, /readyz      liveness; readiness (an assessment exists)
  *   POST /webhooks/<provider>   distribution, harbor, artifactory, dockerhub
+ *   POST /admission/<endpoint>  validate, mutate (admission.h); only with
+ *                               an iw_admission, which serve makes with TLS
  *
  * Security: the UI and API are read-only (GET/HEAD only).  With a token,
  * every route but /healthz, /readyz and the webhooks needs
@@ -33,6 +35,7 @@
 #ifndef IW_SERVER_SERVER_H
 #define IW_SERVER_SERVER_H
 
+#include "server/admission.h"
 #include "server/metrics.h"
 #include "server/webhook.h"
 #include "store/store.h"
@@ -56,11 +59,12 @@ typedef struct iw_server_options
   unsigned threads;           /* worker threads; 0 = 4 */
   iw_server_event_fn on_event;
   void *userdata;
+  iw_admission *admission; /* answers /admission/..., borrowed; NULL = those routes are off */
 } iw_server_options;
 
 #define IW_SERVER_OPTIONS_INIT                                                                               \
   {                                                                                                          \
-    "127.0.0.1:8080", NULL, NULL, NULL, NULL, 0, NULL, NULL                                                  \
+    "127.0.0.1:8080", NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL                                            \
   }
 
 /* Start listening.  Errors: IW_EINVAL (bad listen address, TLS without
