@@ -15,7 +15,7 @@
 #include <string.h>
 
 #define API_VERSION "admission.k8s.io/v1"
-#define DEFAULT_TIMEOUT_MS 5000L
+#define DEFAULT_TIMEOUT_MS 3000L
 
 struct iw_admission
 {
@@ -287,7 +287,11 @@ pin (review *rv)
   for (size_t i = 0; i < rv->n_todo; i++)
     refs[i] = rv->todo[i].ref;
   if (rv->a->resolve (&res, refs, rv->n_todo, rv->a->userdata, &err) < 0)
-    res = NULL;
+    {
+      res = NULL;
+      if (err == NULL)
+        iw_error_set (&err, IW_EIO, "the registry client failed");
+    }
   for (size_t i = 0; i < rv->n_todo; i++)
     {
       const pending *p = &rv->todo[i];

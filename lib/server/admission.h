@@ -80,7 +80,7 @@ typedef struct iw_admission_options
   iw_metrics *metrics;             /* imgwatch_admission_requests_total, or NULL */
   iw_admission_resolve_fn resolve; /* NULL: a registry client of its own */
   void *userdata;                  /* for resolve */
-  long registry_timeout_ms;        /* one registry request: 0 = 5000 (webhooks time out at 10 s) */
+  long registry_timeout_ms; /* one registry request: 0 = 3000, retried once (webhooks time out at 10 s) */
 } iw_admission_options;
 
 #define IW_ADMISSION_OPTIONS_INIT                                                                            \

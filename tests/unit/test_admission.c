@@ -25,7 +25,7 @@
 #define D2 "sha256:2222222222222222222222222222222222222222222222222222222222222222"
 #define ID "sha256:3333333333333333333333333333333333333333333333333333333333333333"
 
-#define TRUSTED "trustedRegistries: [reg.example, down.example]\n"
+#define TRUSTED "trustedRegistries: [reg.example, down.example, broken.example]\n"
 
 /* The fake registry: reg.example/app:1 and :latest are D1, reg.example/
  * other:2 is D2, tag "missing" is absent, down.example does not answer. */
@@ -37,8 +37,13 @@ fake_resolve (iw_resolution **out, const iw_ref *const *refs, size_t n, void *us
   iw_resolution *r = iw_xcalloc (n, sizeof *r);
 
   (void)userdata;
-  (void)err;
   resolve_calls++;
+  for (size_t i = 0; i < n; i++)
+    if (strcmp (refs[i]->domain, "broken.example") == 0)
+      {
+        free (r);
+        return iw_error_set (err, IW_EINVAL, "the batch failed");
+      }
   for (size_t i = 0; i < n; i++)
     {
       const char *tag = iw_ref_effective_tag (refs[i]);
@@ -118,7 +123,7 @@ static const decision_case cases[] = {
   { "untrusted registry", TRUSTED, IW_ADMISSION_VALIDATE, "CREATE", "", "Pod", "default",
     POD (C1 ("evil.example/app:1")), false,
     "container \"app\" image \"evil.example/app:1\": registry not trusted (denyUntrusted; trustedRegistries: "
-    "reg.example, down.example)",
+    "reg.example, down.example, broken.example)",
     NULL, NULL, false },
   { "untrusted allowed by policy", TRUSTED "admission: {denyUntrusted: false}\n", IW_ADMISSION_VALIDATE,
     "CREATE", "", "Pod", "default", POD (C1 ("evil.example/app:1")), true, NULL, NULL, NULL, false },
@@ -150,7 +155,7 @@ static const decision_case cases[] = {
               "\"image\":\"reg.example/app:1\"},{\"name\":\"c\",\"image\":\"reg.example/app:edge\"}]}"),
     false,
     "container \"a\" image \"evil.example/x:1\": registry not trusted (denyUntrusted; trustedRegistries: "
-    "reg.example, down.example)\n"
+    "reg.example, down.example, broken.example)\n"
     "container \"c\" image \"reg.example/app:edge\": moving tag \"edge\" without a digest (denyMovingTags)",
     NULL, NULL, false },
   { "a container without an image", TRUSTED, IW_ADMISSION_VALIDATE, "CREATE", "", "Pod", "default",
@@ -204,7 +209,7 @@ static const decision_case cases[] = {
          "\"evil.example/app:1\"}]}"),
     false,
     "container \"x\" image \"evil.example/app:1\": registry not trusted (denyUntrusted; trustedRegistries: "
-    "reg.example, down.example)",
+    "reg.example, down.example, broken.example)",
     NULL, NULL, false },
   { "mutate: untrusted but allowed is left unpinned", TRUSTED "admission: {denyUntrusted: false}\n",
     IW_ADMISSION_MUTATE, "CREATE", "", "Pod", "default", POD (C1 ("evil.example/app:1")), true, NULL, NULL,
@@ -229,6 +234,11 @@ static const decision_case cases[] = {
     "connect "
     "to down.example: Connection refused (onRegistryError: allow)",
     true },
+  { "mutate: the registry client fails as a whole", TRUSTED, IW_ADMISSION_MUTATE, "CREATE", "", "Pod",
+    "default", POD (C1 ("broken.example/app:1")), false,
+    "container \"app\" image \"broken.example/app:1\": the registry could not be asked: the batch failed "
+    "(onRegistryError: deny)",
+    NULL, NULL, true },
   { "mutate off", TRUSTED "admission: {mutate: false}\n", IW_ADMISSION_MUTATE, "CREATE", "", "Pod", "default",
     POD (C1 ("reg.example/app:1")), true, NULL, NULL, NULL, false },
   { "DELETE is allowed", TRUSTED, IW_ADMISSION_VALIDATE, "DELETE", "", "Pod", "default", "null", true, NULL,
