@@ -8,39 +8,19 @@
  * only list (and, with use_pull_secrets, get secrets) requests are made.
  */
 #include "kube/kube.h"
+#include "util/base64.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/mem.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 
 #define SECRET_MAX (1024 * 1024)
-
-static double
-now_seconds (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double
-cpu_seconds (void)
-{
-  struct rusage ru;
-
-  getrusage (RUSAGE_SELF, &ru);
-  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec
-         + (double)ru.ru_stime.tv_usec / 1e6;
-}
 
 static int
 feed_parser (const char *data, size_t len, void *userdata, iw_error **err)
@@ -142,33 +122,6 @@ done:
 }
 
 static int
-b64_decode (char **out, size_t *len_out, const char *in)
-{
-  size_t n = strlen (in), pad = 0;
-  unsigned char *buf;
-  int len;
-
-  if (n % 4 != 0)
-    return -1;
-  if (n && in[n - 1] == '=')
-    pad++;
-  if (n > 1 && in[n - 2] == '=')
-    pad++;
-  buf = iw_xmalloc (n / 4 * 3 + 1);
-  len = EVP_DecodeBlock (buf, (const unsigned char *)in, (int)n);
-  if (len < 0)
-    {
-      free (buf);
-      return -1;
-    }
-  len -= (int)pad;
-  buf[len] = '\0';
-  *out = (char *)buf;
-  *len_out = (size_t)len;
-  return 0;
-}
-
-static int
 collect_body (const char *data, size_t len, void *userdata, iw_error **err)
 {
   return iw_buf_append (userdata, data, len, err);
@@ -205,7 +158,7 @@ read_pull_secrets (lister *l, iw_error **err)
               || (json_unpack (doc, "{s:{s:s}}", "data", ".dockerconfigjson", &b64) < 0
                   && json_unpack (doc, "{s:{s:s}}", "data", ".dockercfg", &b64) < 0))
             iw_log_warn ("secret %s holds no .dockerconfigjson; ignored", *s);
-          else if (b64_decode (&decoded, &dlen, b64) < 0)
+          else if (iw_base64_decode (&decoded, &dlen, b64, strlen (b64)) < 0)
             r = iw_error_set (err, IW_EPARSE, "secret %s: invalid base64 in .dockerconfigjson", *s);
           else
             r = l->opts->secret_fn (ns, slash + 1, decoded, dlen, l->opts->secret_userdata, err);
@@ -235,7 +188,7 @@ iw_kube_list_pods (const iw_kube_options *opts, iw_record_fn fn, void *userdata,
   iw_kube_stats stats = { 0 };
   lister l = { 0 };
   char *source = NULL;
-  double t0 = now_seconds (), c0 = cpu_seconds ();
+  double t0 = iw_clock_mono (), c0 = iw_clock_cpu ();
   int rc = -1;
 
   if (opts == NULL)
@@ -288,8 +241,8 @@ done:
       stats.skipped = ps->skipped;
       stats.bytes = ps->bytes;
     }
-  stats.wall_seconds = now_seconds () - t0;
-  stats.cpu_seconds = cpu_seconds () - c0;
+  stats.wall_seconds = iw_clock_mono () - t0;
+  stats.cpu_seconds = iw_clock_cpu () - c0;
   if (stats_out)
     *stats_out = stats;
   iw_kube_parser_free (l.parser);

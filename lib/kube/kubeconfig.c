@@ -11,6 +11,7 @@
  * name file, line and key.
  */
 #include "kube/kube.h"
+#include "util/base64.h"
 #include "util/mem.h"
 
 #include <errno.h>
@@ -20,7 +21,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 #include <yaml.h>
 
 #define KUBECONFIG_MAX (4 * 1024 * 1024)
@@ -120,41 +120,6 @@ resolve_path (const kfile *f, const char *p)
   if (p[0] == '~' && p[1] == '/' && getenv ("HOME"))
     return iw_xasprintf ("%s/%s", getenv ("HOME"), p + 2);
   return iw_xasprintf ("%s/%s", f->dir, p);
-}
-
-static int
-b64_decode (char **out, const char *in, iw_error **err)
-{
-  size_t n = strlen (in), pad = 0;
-  char *clean = iw_xmalloc (n + 1), *buf;
-  size_t m = 0;
-  int len;
-
-  for (size_t i = 0; i < n; i++)
-    if (!strchr (" \t\r\n", in[i]))
-      clean[m++] = in[i];
-  clean[m] = '\0';
-  if (m % 4 != 0)
-    {
-      free (clean);
-      return iw_error_set (err, IW_EPOLICY, "invalid base64");
-    }
-  if (m && clean[m - 1] == '=')
-    pad++;
-  if (m > 1 && clean[m - 2] == '=')
-    pad++;
-  buf = iw_xmalloc (m / 4 * 3 + 1);
-  len = EVP_DecodeBlock ((unsigned char *)buf, (const unsigned char *)clean, (int)m);
-  free (clean);
-  if (len < 0)
-    {
-      free (buf);
-      return iw_error_set (err, IW_EPOLICY, "invalid base64");
-    }
-  len -= (int)pad;
-  buf[len] = '\0';
-  *out = buf;
-  return 0;
 }
 
 /* A named entry of clusters/contexts/users, in the first file holding it. */
@@ -314,12 +279,13 @@ static int
 dup_b64 (char **dst, kfile *f, yaml_node_t *map, const char *key, const char *where, iw_error **err)
 {
   const char *s;
+  size_t len;
 
   if (get_str (&s, f, map, key, where, err) < 0)
     return -1;
   if (s == NULL)
     return 0;
-  if (b64_decode (dst, s, err) < 0)
+  if (iw_base64_decode (dst, &len, s, strlen (s)) < 0)
     return iw_error_set (err, IW_EPOLICY, "%s:%zu: %s.%s: invalid base64", f->name,
                          map_get (f, map, key)->start_mark.line + 1, where, key);
   return 0;

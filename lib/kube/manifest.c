@@ -14,6 +14,7 @@
  * the ReplicaSets seen so far, else from the pod-template-hash label.
  */
 #include "kube/kube.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -22,9 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include <yajl/yajl_gen.h>
 #include <yaml.h>
@@ -61,25 +60,6 @@ read_chunk (input *in, char *buf, size_t cap, size_t *got, iw_error **err)
     return iw_error_set (err, IW_EIO, "read %s: %s", in->name, strerror (errno));
   *got = n;
   return 0;
-}
-
-static double
-now_seconds (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double
-cpu_seconds (void)
-{
-  struct rusage ru;
-
-  getrusage (RUSAGE_SELF, &ru);
-  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec
-         + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 /* --- JSON ------------------------------------------------------------ */
@@ -406,7 +386,7 @@ iw_source_read_file_stats (const char *path, iw_record_fn fn, void *userdata, iw
   iw_kube_stats stats = { 0 };
   char *source = NULL;
   struct stat st;
-  double t0 = now_seconds (), c0 = cpu_seconds ();
+  double t0 = iw_clock_mono (), c0 = iw_clock_cpu ();
   bool json, seekable;
   int rc = -1;
 
@@ -471,8 +451,8 @@ done:
       stats.skipped = ps->skipped;
       stats.bytes = ps->bytes;
     }
-  stats.wall_seconds = now_seconds () - t0;
-  stats.cpu_seconds = cpu_seconds () - c0;
+  stats.wall_seconds = iw_clock_mono () - t0;
+  stats.cpu_seconds = iw_clock_cpu () - c0;
   if (stats_out)
     *stats_out = stats;
   iw_kube_parser_free (p);

@@ -10,6 +10,7 @@
  */
 #include "kube/watch.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -50,15 +51,6 @@ typedef struct stream
   size_t n;
   bool gone; /* an ERROR event with code 410 */
 } stream;
-
-static int64_t
-mono_ms (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 bump (iw_kube_watch *w, uint64_t *field)
@@ -295,9 +287,9 @@ watch_once (iw_kube_watch *w, iw_error **err)
 static void
 sleep_ms (iw_kube_watch *w, long ms)
 {
-  int64_t until = mono_ms () + ms;
+  int64_t until = iw_clock_mono_ms () + ms;
 
-  while (!atomic_load (&w->stop) && mono_ms () < until)
+  while (!atomic_load (&w->stop) && iw_clock_mono_ms () < until)
     {
       struct timespec ts = { 0, 50 * 1000000 };
 
@@ -309,16 +301,16 @@ static void *
 run (void *arg)
 {
   iw_kube_watch *w = arg;
-  int64_t last_list = mono_ms ();
+  int64_t last_list = iw_clock_mono_ms ();
   long backoff = 0;
-  unsigned seed = (unsigned)mono_ms ();
+  unsigned seed = (unsigned)iw_clock_mono_ms ();
 
   while (!atomic_load (&w->stop))
     {
       iw_error *err = NULL;
       int r;
 
-      if (w->o.resync_ms > 0 && mono_ms () - last_list >= w->o.resync_ms)
+      if (w->o.resync_ms > 0 && iw_clock_mono_ms () - last_list >= w->o.resync_ms)
         {
           if (relist (w, "periodic resync", &err) < 0)
             {
@@ -327,7 +319,7 @@ run (void *arg)
               sleep_ms (w, 1000);
               continue;
             }
-          last_list = mono_ms ();
+          last_list = iw_clock_mono_ms ();
         }
       r = watch_once (w, &err);
       if (atomic_load (&w->stop))
@@ -347,7 +339,7 @@ run (void *arg)
               sleep_ms (w, 1000);
               continue;
             }
-          last_list = mono_ms ();
+          last_list = iw_clock_mono_ms ();
           backoff = 0;
           continue;
         }

@@ -3,6 +3,7 @@
  * one thread with libcurl.
  */
 #include "server/alerts.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -49,15 +50,6 @@ struct iw_alerts
   bool stopping;
   int64_t stop_deadline;
 };
-
-static int64_t
-mono_ms (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static char *
 time_text (int64_t ms)
@@ -198,7 +190,7 @@ run (void *arg)
   pthread_mutex_lock (&a->lock);
   for (;;)
     {
-      int64_t now = mono_ms (), next = now + 60000;
+      int64_t now = iw_clock_mono_ms (), next = now + 60000;
       item **pp, *it = NULL;
 
       if (a->stopping && (a->head == NULL || now >= a->stop_deadline))
@@ -248,7 +240,7 @@ run (void *arg)
         count (a, "sent");
       if (r > 0 && it->attempts < a->o.max_attempts && !a->stopping)
         {
-          it->due_ms = mono_ms () + (a->o.backoff_ms << (it->attempts - 1));
+          it->due_ms = iw_clock_mono_ms () + (a->o.backoff_ms << (it->attempts - 1));
           it->next = a->head;
           a->head = it;
           a->queued++;
@@ -292,7 +284,7 @@ iw_alerts_new (iw_alerts **out, const iw_alerts_options *opts, iw_metrics *metri
       a->targets[i].slack = opts->targets[i].slack;
       a->hosts[i] = host_of (opts->targets[i].url);
       a->buckets[i].tokens = a->o.burst;
-      a->buckets[i].last_ms = mono_ms ();
+      a->buckets[i].last_ms = iw_clock_mono_ms ();
     }
   iw_metrics_declare (metrics, "imgwatch_alerts_total", IW_METRIC_COUNTER,
                       "Alert deliveries, by result (sent, retried, failed, ratelimited, dropped).", NULL, 0);
@@ -340,7 +332,7 @@ iw_alerts_notify (iw_alerts *a, const iw_finding_change *c)
       it = iw_xcalloc (1, sizeof *it);
       it->target = t;
       it->body = iw_alerts_format (c, a->targets[t].slack);
-      it->due_ms = mono_ms ();
+      it->due_ms = iw_clock_mono_ms ();
       /* Keep arrival order: append. */
       {
         item **pp = &a->head;
@@ -366,7 +358,7 @@ iw_alerts_free (iw_alerts *a)
     {
       pthread_mutex_lock (&a->lock);
       a->stopping = true;
-      a->stop_deadline = mono_ms () + a->o.drain_ms;
+      a->stop_deadline = iw_clock_mono_ms () + a->o.drain_ms;
       pthread_cond_signal (&a->cond);
       pthread_mutex_unlock (&a->lock);
       pthread_join (a->thread, NULL);

@@ -5,6 +5,7 @@
  */
 #include "server/daemon.h"
 #include "ref/ref.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -79,15 +80,6 @@ struct iw_daemon
 
 static const double cycle_bounds[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
 static const double ttd_bounds[] = { 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2, 5, 10, 30, 60, 300 };
-
-static int64_t
-mono_ms (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 srec_release (srec *s)
@@ -771,7 +763,7 @@ cycle (iw_daemon *d, srec **recs, size_t n, srec **sub, size_t n_sub, bool parti
   char *text = NULL;
   json_t *doc = NULL, *rb = NULL;
   iw_error *err = NULL;
-  int64_t t0 = mono_ms (), now;
+  int64_t t0 = iw_clock_mono_ms (), now;
   json_error_t jerr;
 
   for (size_t i = 0; i < an; i++)
@@ -845,7 +837,7 @@ cycle (iw_daemon *d, srec **recs, size_t n, srec **sub, size_t n_sub, bool parti
   iw_metrics_add (d->metrics, "imgwatch_cycles_total", "result=\"ok\"", 1);
 done:
   iw_metrics_observe (d->metrics, "imgwatch_cycle_duration_seconds", NULL,
-                      (double)(mono_ms () - t0) / 1000.0);
+                      (double)(iw_clock_mono_ms () - t0) / 1000.0);
   iw_error_free (err);
   json_decref (doc);
   json_decref (rb);
@@ -993,7 +985,7 @@ static void *
 worker (void *arg)
 {
   iw_daemon *d = arg;
-  int64_t next_reresolve = d->o.reresolve_ms > 0 ? mono_ms () + d->o.reresolve_ms : INT64_MAX;
+  int64_t next_reresolve = d->o.reresolve_ms > 0 ? iw_clock_mono_ms () + d->o.reresolve_ms : INT64_MAX;
 
   pthread_mutex_lock (&d->lock);
   while (!d->stop)
@@ -1012,7 +1004,7 @@ worker (void *arg)
 
       bool rechecking = false;
 
-      if (d->recheck_due && mono_ms () >= d->recheck_due)
+      if (d->recheck_due && iw_clock_mono_ms () >= d->recheck_due)
         {
           /* The second look at references events named: pending again. */
           for (size_t i = 0; i < d->n_recheck; i++)
@@ -1038,11 +1030,11 @@ worker (void *arg)
           rechecking = true;
           d->dirty = true;
         }
-      if (!d->dirty && mono_ms () < next_reresolve)
+      if (!d->dirty && iw_clock_mono_ms () < next_reresolve)
         {
           struct timespec ts;
           int64_t until = d->recheck_due && d->recheck_due < next_reresolve ? d->recheck_due : next_reresolve;
-          int64_t wait = until == INT64_MAX ? 3600000 : until - mono_ms ();
+          int64_t wait = until == INT64_MAX ? 3600000 : until - iw_clock_mono_ms ();
 
           clock_gettime (CLOCK_MONOTONIC, &ts);
           ts.tv_sec += wait / 1000;
@@ -1071,8 +1063,8 @@ worker (void *arg)
           nanosleep (&ts, NULL);
           pthread_mutex_lock (&d->lock);
         }
-      if (d->o.reresolve_ms > 0 && (d->all_refresh || mono_ms () >= next_reresolve))
-        next_reresolve = mono_ms () + d->o.reresolve_ms;
+      if (d->o.reresolve_ms > 0 && (d->all_refresh || iw_clock_mono_ms () >= next_reresolve))
+        next_reresolve = iw_clock_mono_ms () + d->o.reresolve_ms;
       for (size_t i = 0; i < d->n_groups; i++)
         n += d->groups[i].n;
       recs = iw_xcalloc (n + 1, sizeof *recs);
@@ -1165,7 +1157,7 @@ worker (void *arg)
                 pend[i].ref = NULL;
               }
           if (d->n_recheck && d->recheck_due == 0)
-            d->recheck_due = mono_ms () + RECHECK_MS;
+            d->recheck_due = iw_clock_mono_ms () + RECHECK_MS;
         }
       for (size_t i = 0; i < n_pend; i++)
         free (pend[i].ref);

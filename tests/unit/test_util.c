@@ -1,7 +1,9 @@
 /*
  * test_util.c - errors, bounded buffers, JSON quoting, sha256, logging.
  */
+#include "util/base64.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -259,6 +261,81 @@ test_mem__steal_moves (void **state)
   assert_null (iw_xstrdup0 (NULL));
 }
 
+static void
+test_base64__decodes_and_rejects (void **state)
+{
+  static const struct
+  {
+    const char *in;
+    const char *out; /* NULL: invalid */
+    size_t len;
+  } cases[] = {
+    { "", "", 0 },
+    { "Zg==", "f", 1 },
+    { "Zm8=", "fo", 2 },
+    { "Zm9v", "foo", 3 },
+    { "dXNlcjpwYXNz", "user:pass", 9 },
+    { "dXNl\ncjpw\r\nYXNz", "user:pass", 9 },
+    { " Zm9v ", "foo", 3 },
+    { "AAE=", "\0\1", 2 },
+    { "Zm9", NULL, 0 },
+    { "Zm9v=", NULL, 0 },
+    { "Z===", NULL, 0 },
+    { "Zg=a", NULL, 0 },
+    { "Zm=v", NULL, 0 },
+    { "Zm9*", NULL, 0 },
+    { "====", NULL, 0 },
+  };
+
+  (void)state;
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    {
+      char *out = NULL;
+      size_t len = 99;
+      int rc = iw_base64_decode (&out, &len, cases[i].in, strlen (cases[i].in));
+
+      if (cases[i].out == NULL)
+        {
+          assert_int_equal (rc, -1);
+          assert_null (out);
+          continue;
+        }
+      assert_int_equal (rc, 0);
+      assert_int_equal (len, cases[i].len);
+      assert_memory_equal (out, cases[i].out, len);
+      assert_int_equal (out[len], '\0');
+      free (out);
+    }
+}
+
+static void
+test_base64__embedded_nul_is_invalid (void **state)
+{
+  char *out = NULL;
+  size_t len = 0;
+
+  (void)state;
+  assert_int_equal (iw_base64_decode (&out, &len, "Zm9v\0Zm9v", 9), -1);
+  assert_null (out);
+}
+
+static void
+test_clock__monotonic_and_cpu_advance (void **state)
+{
+  int64_t ms = iw_clock_mono_ms ();
+  double t = iw_clock_mono (), cpu = iw_clock_cpu ();
+  volatile unsigned long spin = 0;
+
+  (void)state;
+  for (unsigned long i = 0; i < 20000000UL; i++)
+    spin += i;
+  assert_true (iw_clock_mono_ms () >= ms);
+  assert_true (iw_clock_mono () > t);
+  assert_true (iw_clock_cpu () > cpu);
+  /* Both monotonic forms read the same clock. */
+  assert_true (iw_clock_mono () * 1000 - (double)iw_clock_mono_ms () < 50);
+}
+
 int
 main (void)
 {
@@ -274,6 +351,9 @@ main (void)
     cmocka_unit_test (test_sha256__fd_reads_everything),
     cmocka_unit_test (test_log__levels_parse_and_redact),
     cmocka_unit_test (test_mem__steal_moves),
+    cmocka_unit_test (test_base64__decodes_and_rejects),
+    cmocka_unit_test (test_base64__embedded_nul_is_invalid),
+    cmocka_unit_test (test_clock__monotonic_and_cpu_advance),
   };
 
   return cmocka_run_group_tests_name ("util", tests, NULL, NULL);
