@@ -24,6 +24,7 @@
 #include "registry/registry.h"
 #include "registry/transport.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -49,15 +50,6 @@
 
 const double iw_registry_latency_bounds[IW_REGISTRY_LATENCY_BUCKETS]
     = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10 };
-
-long long
-iw_registry__now_ms (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- configuration copy ---------------------------------------------- */
 
@@ -198,7 +190,7 @@ host_creds (iw_registry *reg, host *h, iw_error **err)
   /* Looked up again after a while: a long-running daemon sees rotated
    * password files, and a credential helper that failed once is asked
    * again; within a batch, one lookup serves every request. */
-  if (h->creds_state != 0 && iw_registry__now_ms () >= h->creds_until_ms)
+  if (h->creds_state != 0 && iw_clock_mono_ms () >= h->creds_until_ms)
     {
       iw_creds_clear (&h->creds);
       free (h->creds_error);
@@ -220,7 +212,7 @@ host_creds (iw_registry *reg, host *h, iw_error **err)
         }
       else
         h->creds_state = r > 0 ? 1 : -1;
-      h->creds_until_ms = iw_registry__now_ms () + CREDS_TTL_MS;
+      h->creds_until_ms = iw_clock_mono_ms () + CREDS_TTL_MS;
     }
   if (h->creds_state == -2)
     return iw_error_set (err, h->creds_code, "%s", h->creds_error);
@@ -412,7 +404,7 @@ enqueue_front (req *r)
 static void
 delay (req *r, long ms)
 {
-  r->due_ms = iw_registry__now_ms () + ms;
+  r->due_ms = iw_clock_mono_ms () + ms;
   r->next = r->reg->delayed;
   r->reg->delayed = r;
   r->reg->n_delayed++;
@@ -486,7 +478,7 @@ with_token (req *r, const char *scope, bool force)
       free (t->value);
       t->value = NULL;
     }
-  if (t->value && t->expires_ms > iw_registry__now_ms ())
+  if (t->value && t->expires_ms > iw_clock_mono_ms ())
     {
       set_auth (r, iw_xasprintf ("Bearer %s", t->value), true);
       r->tok = t;
@@ -662,7 +654,7 @@ token_done (req *tr)
 
       free (t->value);
       t->value = value;
-      t->expires_ms = iw_registry__now_ms () + (expires - margin) * 1000LL;
+      t->expires_ms = iw_clock_mono_ms () + (expires - margin) * 1000LL;
     }
   w = t->waiters;
   t->waiters = NULL;
@@ -704,7 +696,7 @@ attach_auth (req *r)
       token *t = r->tok;
 
       if (t == NULL || r->token_waits >= 3
-          || (t->value && t->expires_ms > iw_registry__now_ms () && strcmp (r->auth + 7, t->value) == 0))
+          || (t->value && t->expires_ms > iw_clock_mono_ms () && strcmp (r->auth + 7, t->value) == 0))
         return false;
       r->token_waits++;
       return with_token (r, t->scope, false);
@@ -860,7 +852,7 @@ start (req *r)
 
   req_reset_response (r);
   r->easy = e;
-  r->started_ms = iw_registry__now_ms ();
+  r->started_ms = iw_clock_mono_ms ();
   curl_easy_setopt (e, CURLOPT_URL, r->url);
   curl_easy_setopt (e, CURLOPT_PRIVATE, r);
   curl_easy_setopt (e, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -942,9 +934,9 @@ breaker_failure (iw_registry *reg, host *h, const char *why)
   h->failures++;
   free (h->last_failure);
   h->last_failure = iw_xstrdup (why);
-  if (h->failures >= reg->o.breaker_threshold && h->open_until_ms <= iw_registry__now_ms ())
+  if (h->failures >= reg->o.breaker_threshold && h->open_until_ms <= iw_clock_mono_ms ())
     {
-      h->open_until_ms = iw_registry__now_ms () + reg->o.breaker_cooldown_ms;
+      h->open_until_ms = iw_clock_mono_ms () + reg->o.breaker_cooldown_ms;
       METRIC_INC (reg, breaker_opens);
       iw_log_warn ("registry %s: circuit open for %ld s after %d consecutive failures (last: %s)", h->name,
                    reg->o.breaker_cooldown_ms / 1000, h->failures, why);
@@ -1216,7 +1208,7 @@ finish (req *r)
 static void
 pump (iw_registry *reg)
 {
-  long long now = iw_registry__now_ms ();
+  long long now = iw_clock_mono_ms ();
   req **pp = &reg->delayed;
 
   while (*pp)
@@ -1296,7 +1288,7 @@ iw_registry__run (iw_registry *reg)
         timeout = 1000;
       for (req *d = reg->delayed; d; d = d->next)
         {
-          long long w = d->due_ms - iw_registry__now_ms ();
+          long long w = d->due_ms - iw_clock_mono_ms ();
 
           if (w < timeout)
             timeout = w < 0 ? 0 : (long)w;

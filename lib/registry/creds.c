@@ -8,14 +8,15 @@
  * Credentials are never logged; error messages name files and hosts only.
  */
 #include "registry/internal.h"
+#include "util/base64.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/mem.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -24,7 +25,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -120,32 +120,20 @@ split_userpass (iw_creds *out, const char *s, size_t n, iw_error **err)
 static int
 decode_auth (iw_creds *out, const char *b64, iw_error **err)
 {
-  size_t len = strlen (b64), pad = 0;
-  unsigned char *raw;
-  int n, ret;
+  char *raw = NULL;
+  size_t n = 0;
+  int ret;
 
-  if (len == 0 || len % 4 != 0 || len > 16384)
+  if (*b64 == '\0' || strlen (b64) > 16384 || iw_base64_decode (&raw, &n, b64, strlen (b64)) < 0)
     return iw_error_set (err, IW_EPARSE, "auth is not valid base64");
-  if (b64[len - 1] == '=')
-    pad++;
-  if (len > 1 && b64[len - 2] == '=')
-    pad++;
-  raw = iw_xmalloc (len / 4 * 3 + 1);
-  n = EVP_DecodeBlock (raw, (const unsigned char *)b64, (int)len);
-  if (n < 0 || (size_t)n < pad)
+  if (memchr (raw, '\0', n) != NULL)
     {
-      free (raw);
-      return iw_error_set (err, IW_EPARSE, "auth is not valid base64");
-    }
-  n -= (int)pad;
-  if (memchr (raw, '\0', (size_t)n) != NULL)
-    {
-      explicit_bzero (raw, (size_t)n);
+      explicit_bzero (raw, n);
       free (raw);
       return iw_error_set (err, IW_EPARSE, "auth contains NUL");
     }
-  ret = split_userpass (out, (const char *)raw, (size_t)n, err);
-  explicit_bzero (raw, (size_t)n);
+  ret = split_userpass (out, raw, n, err);
+  explicit_bzero (raw, n);
   free (raw);
   return ret;
 }
@@ -245,15 +233,6 @@ valid_helper_name (const char *name)
   return true;
 }
 
-static long
-now_ms (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (long)(ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
 /* Run `docker-credential-<name> get` with server on stdin.  Returns 1 with
  * creds, 0 when the helper knows none, < 0 when it could not be run. */
 static int
@@ -266,7 +245,7 @@ run_helper (iw_creds *out, const char *name, const char *server, iw_error **err)
   pid_t pid;
   iw_buf buf = IW_BUF_INIT (IW_SMALL_BODY_MAX);
   int status = 0, ret = -1, rc;
-  long deadline = now_ms () + HELPER_TIMEOUT_MS;
+  int64_t deadline = iw_clock_mono_ms () + HELPER_TIMEOUT_MS;
   json_t *root = NULL;
   json_error_t jerr;
   bool timed_out = false;
@@ -308,7 +287,7 @@ run_helper (iw_creds *out, const char *name, const char *server, iw_error **err)
   for (;;)
     {
       struct pollfd pfd = { .fd = outp[0], .events = POLLIN };
-      long left = deadline - now_ms ();
+      int64_t left = deadline - iw_clock_mono_ms ();
       char chunk[4096];
       ssize_t n;
       iw_error *e = NULL;

@@ -142,8 +142,6 @@ struct iw_registry
     }                                                                                                        \
   while (0)
 
-long long iw_registry__now_ms (void);
-
 /* The host entry for an authority, made on first use with the settings
  * of domain (or of name).  Owned by reg. */
 host *iw_registry__host_get (iw_registry *reg, const char *name, const char *domain);
