@@ -310,6 +310,7 @@ pin (review *rv)
 
           json_array_append_new (
               rv->patch, json_pack ("{s:s, s:s, s:s}", "op", "replace", "path", p->pointer, "value", pinned));
+          iw_log_debug ("admission mutate: %s \"%s\": %s -> %s", p->what, p->name, p->image, pinned);
           free (pinned);
           continue;
         }

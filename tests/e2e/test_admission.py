@@ -29,7 +29,7 @@ from iwtest.tls import make_ca
 class Serve:
     """`imgwatch serve` on a free port, HTTPS with the test CA unless tls=False."""
 
-    def __init__(self, binary, workdir, config, tls=True):
+    def __init__(self, binary, workdir, config, tls=True, log_level="info"):
         os.makedirs(workdir, exist_ok=True)
         self.workdir = workdir
         self.port = util.free_port()
@@ -40,7 +40,7 @@ class Serve:
         cfg = os.path.join(workdir, "config.yaml")
         with open(cfg, "w") as f:
             f.write(config)
-        self.argv = [binary, "--log-level", "info", "serve", "--listen", "127.0.0.1:%d" % self.port,
+        self.argv = [binary, "--log-level", log_level, "serve", "--listen", "127.0.0.1:%d" % self.port,
                      "--db", "sqlite:" + os.path.join(workdir, "history.db"), "--from-file", pods,
                      "--config", cfg, "--reresolve", "1h"]
         self.ctx = None
@@ -53,7 +53,10 @@ class Serve:
         self.proc = None
 
     def __enter__(self):
-        self.proc = util.start_process(self.argv, self.log)
+        docker_config = os.path.join(self.workdir, "docker")  # not the machine's credentials
+        os.makedirs(docker_config, exist_ok=True)
+        env = dict(os.environ, DOCKER_CONFIG=docker_config)
+        self.proc = util.start_process(self.argv, self.log, env=env)
         util.wait_for(self.ready, timeout=60, what="serve /readyz")
         return self
 
@@ -357,3 +360,26 @@ def test_admission__off_without_tls(setup):
                                    json.dumps(admission_review(pod([("app", s["repo"] + ":1")]))).encode())
         assert status == 404
         assert "needs serve --tls-cert and --tls-key" in json.loads(text)["error"]
+
+
+def test_admission__token_registry_credentials_never_logged(imgwatch_bin, registry_factory, oci, unique_repo,
+                                                            tmp_path):
+    r = registry_factory("token")
+    ref = "%s/%s:2" % (r.host, unique_repo)
+    digest = oci.push(oci.build(), ref, creds=r.creds)
+    pw = tmp_path / "pw"
+    pw.write_text(r.password)
+    config = ('trustedRegistries: ["%s"]\nregistries:\n  "%s": {insecure: true, username: %s, passwordFile: %s}\n'
+              % (r.host, r.host, r.username, pw))
+    r.issuer.clear()
+    with Serve(imgwatch_bin, str(tmp_path / "a"), config, log_level="debug") as srv:
+        p = pod([("app", ref)])
+        status, out = srv.review("mutate", admission_review(p))
+        assert status == 200 and out["response"]["allowed"] is True, out
+        assert images_of(apply_patch(p, out["response"])["spec"]) == [ref + "@" + digest]
+    tokens = [q for q in r.issuer.requests if q["path"].endswith("/token")]
+    assert tokens and all(q["user"] == r.username for q in tokens)
+    log = util.read_tail(srv.log, 1 << 22)
+    assert ('admission mutate: container "app": %s -> %s@%s' % (ref, ref, digest)) in log
+    assert r.password not in log
+    assert "eyJ" not in log  # no bearer token (a JWT) either
