@@ -9,10 +9,10 @@
  */
 #include "config/config.h"
 #include "server/admission.h"
+#include "util/base64.h"
 #include "util/mem.h"
 
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,15 +68,14 @@ admission (unsigned variant)
 static void
 check_patch (const char *b64)
 {
-  size_t n = strlen (b64);
-  unsigned char *text = iw_xcalloc (n + 1, 1);
-  int len = EVP_DecodeBlock (text, (const unsigned char *)b64, (int)n);
+  char *text = NULL;
+  size_t len = 0;
   json_t *patch, *op;
   size_t i;
 
-  if (len < 0)
+  if (iw_base64_decode (&text, &len, b64, strlen (b64)) < 0)
     abort ();
-  patch = json_loads ((const char *)text, 0, NULL);
+  patch = json_loadb (text, len, 0, NULL);
   if (!json_is_array (patch) || json_array_size (patch) == 0)
     abort ();
   json_array_foreach (patch, i, op)
