@@ -148,6 +148,7 @@ parse (assess_opts *o, int argc, char **argv)
     { "wide", no_argument, NULL, 'w' },
     { "no-lineage", no_argument, NULL, 'L' },
     { "offline", no_argument, NULL, 'O' },
+    { "use-pull-secrets", no_argument, NULL, 'P' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
@@ -203,6 +204,9 @@ parse (assess_opts *o, int argc, char **argv)
       case 'O':
         o->offline = true;
         break;
+      case 'P':
+        o->kube.use_pull_secrets = true;
+        break;
       case 'h':
         iw_cli_usage (&iw_cmd_assess, stdout);
         return 1;
@@ -235,12 +239,61 @@ parse (assess_opts *o, int argc, char **argv)
       iw_cli_error ("assess", "invalid --timeout \"%s\" (seconds, or a number with s, m or h)", o->timeout);
       return -1;
     }
+  if (o->kube.use_pull_secrets && (o->from_file || o->docker || o->containerd || o->offline))
+    {
+      /* Secrets live in the cluster: a file, a node's runtime or an
+         offline run has none to read. */
+      iw_cli_error ("assess", "--use-pull-secrets needs the Kubernetes API source and the registry "
+                              "(not with --from-file, --containerd, --docker or --offline)");
+      return -1;
+    }
   if (o->kube.all_namespaces && o->kube.namespace_)
     {
       iw_cli_error ("assess", "-n and -A are mutually exclusive");
       return -1;
     }
   return 0;
+}
+
+/* Hand a pod's pull secret to the registry client.  A secret that cannot
+ * be parsed is a warning (its name, never its content): the images that
+ * needed it are judged without it, unverified if the registry refuses. */
+static int
+on_pull_secret (const char *namespace_, const char *name, const char *dockerconfigjson, size_t len,
+                void *userdata, iw_error **err)
+{
+  char *what = iw_xasprintf ("%s/%s", namespace_, name);
+  iw_error *e = NULL;
+
+  (void)err;
+  if (iw_registry_add_pull_secret (userdata, what, dockerconfigjson, len, &e) < 0)
+    iw_log_warn ("%s; ignored", iw_error_msg (e));
+  iw_error_free (e);
+  free (what);
+  return 0;
+}
+
+static int
+make_registry (iw_registry **out, const assess_opts *o, const iw_config *cfg, iw_error **err)
+{
+  iw_registry_options ro = IW_REGISTRY_OPTIONS_INIT;
+
+  if (o->timeout)
+    {
+      /* A quarter of the whole deadline per request, so that a registry
+         that hangs becomes an unverified finding (retries included)
+         before the deadline ends the run. */
+      long ms = parse_duration (o->timeout) * 1000 / 4;
+
+      ro.request_timeout_ms = ms < 30000 ? ms : 30000;
+      ro.connect_timeout_ms = ms < 10000 ? ms : 10000;
+    }
+  if (progress.on)
+    {
+      ro.progress = on_registry_progress;
+      progress.what = "asking the registry";
+    }
+  return iw_registry_new (out, cfg, &ro, err);
 }
 
 static int
@@ -300,6 +353,19 @@ run (int argc, char **argv)
   else
     {
       o.kube.progress = progress.on ? on_kube_progress : NULL;
+      if (o.kube.use_pull_secrets)
+        {
+          /* The registry client is made first, to receive the secrets. */
+          if (make_registry (&reg, &o, cfg, &err) < 0)
+            {
+              iw_cli_error ("assess", "%s", iw_error_msg (err));
+              rc = IW_EXIT_UNAVAILABLE;
+              goto done;
+            }
+          o.kube.secret_fn = on_pull_secret;
+          o.kube.secret_userdata = reg;
+          o.kube.secrets_best_effort = true;
+        }
       rc = iw_kube_list_pods (&o.kube, iw_inventory_add_fn, inv, NULL, &err);
     }
   clear_progress ();
@@ -315,25 +381,9 @@ run (int argc, char **argv)
 
   if (!o.offline)
     {
-      iw_registry_options ro = IW_REGISTRY_OPTIONS_INIT;
       iw_registry_metrics m;
 
-      if (o.timeout)
-        {
-          /* A quarter of the whole deadline per request, so that a registry
-             that hangs becomes an unverified finding (retries included)
-             before the deadline ends the run. */
-          long ms = parse_duration (o.timeout) * 1000 / 4;
-
-          ro.request_timeout_ms = ms < 30000 ? ms : 30000;
-          ro.connect_timeout_ms = ms < 10000 ? ms : 10000;
-        }
-      if (progress.on)
-        {
-          ro.progress = on_registry_progress;
-          progress.what = "asking the registry";
-        }
-      if (iw_registry_new (&reg, cfg, &ro, &err) < 0)
+      if (reg == NULL && make_registry (&reg, &o, cfg, &err) < 0)
         {
           iw_cli_error ("assess", "%s", iw_error_msg (err));
           rc = IW_EXIT_UNAVAILABLE;
@@ -394,7 +444,7 @@ const iw_command iw_cmd_assess = {
            "                       [--from-file F|- | --containerd SOCK | --docker SOCK]\n"
            "                       [--config F] [-o table|json|sarif]\n"
            "                       [--fail-on SEVERITY] [--timeout DURATION] [--wide]\n"
-           "                       [--no-lineage] [--offline]\n"
+           "                       [--no-lineage] [--offline] [--use-pull-secrets]\n"
            "\n"
            "Compare every running container with what its registry holds for its reference,\n"
            "apply the trust policy, and list the images with findings, riskiest first, each\n"
@@ -420,6 +470,8 @@ const iw_command iw_cmd_assess = {
            "  --wide                table: whole digests and workload names\n"
            "  --no-lineage          do not read image labels (fewer registry requests)\n"
            "  --offline             do not ask any registry: only the checks that need none\n"
+           "  --use-pull-secrets    read the pods' imagePullSecrets (needs get secrets) and use\n"
+           "                        them to authenticate to the registries they name\n"
            "\n"
            "Exit status: 0 nothing at or above --fail-on, 1 findings at or above it,\n"
            "2 usage, config or input error, 3 could not run (cluster unreachable, timeout).\n",

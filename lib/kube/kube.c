@@ -151,6 +151,12 @@ read_pull_secrets (lister *l, iw_error **err)
           iw_log_warn ("pull secret %s does not exist", *s);
           iw_error_clear (err);
         }
+      else if (r < 0 && status == 403 && l->opts->secrets_best_effort)
+        {
+          iw_log_warn ("%s; images that need pull secret %s are checked without it", iw_error_msg (*err), *s);
+          iw_error_clear (err);
+          r = 0;
+        }
       else if (r == 0)
         {
           doc = json_loadb (iw_buf_cstr (&body), body.len, JSON_REJECT_DUPLICATES, NULL);
@@ -159,7 +165,12 @@ read_pull_secrets (lister *l, iw_error **err)
                   && json_unpack (doc, "{s:{s:s}}", "data", ".dockercfg", &b64) < 0))
             iw_log_warn ("secret %s holds no .dockerconfigjson; ignored", *s);
           else if (iw_base64_decode (&decoded, &dlen, b64, strlen (b64)) < 0)
-            r = iw_error_set (err, IW_EPARSE, "secret %s: invalid base64 in .dockerconfigjson", *s);
+            {
+              if (l->opts->secrets_best_effort)
+                iw_log_warn ("secret %s: invalid base64 in .dockerconfigjson; ignored", *s);
+              else
+                r = iw_error_set (err, IW_EPARSE, "secret %s: invalid base64 in .dockerconfigjson", *s);
+            }
           else
             r = l->opts->secret_fn (ns, slash + 1, decoded, dlen, l->opts->secret_userdata, err);
         }

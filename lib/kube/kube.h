@@ -74,11 +74,15 @@ typedef struct iw_kube_options
   unsigned max_restarts;        /* restarts after 410 Expired before giving up; 5 */
   iw_kube_progress_fn progress; /* called after every page, or NULL */
   void *progress_userdata;
+  /* With use_pull_secrets: a Secret that cannot be read (403, or not
+   * decodable) is a warning naming the RBAC needed, not an error; the
+   * images that needed it are then judged without it. */
+  bool secrets_best_effort;
 } iw_kube_options;
 
 #define IW_KUBE_OPTIONS_INIT                                                                                 \
   {                                                                                                          \
-    NULL, NULL, NULL, false, NULL, false, NULL, NULL, 500, 10000, 60000, 5, NULL, NULL                       \
+    NULL, NULL, NULL, false, NULL, false, NULL, NULL, 500, 10000, 60000, 5, NULL, NULL, false                \
   }
 
 /* List the pods (all namespaces, or one) and hand every container (init,

@@ -200,8 +200,16 @@ host_creds (iw_registry *reg, host *h, iw_error **err)
   if (h->creds_state == 0)
     {
       iw_error *e = NULL;
-      int r = iw_creds_lookup (&h->creds, &reg->cfg, h->domain, reg->docker_config_dir,
-                               !reg->o.no_docker_config, &e);
+      const iw_registry_settings *s = settings_for (reg, h->domain);
+      int r = 0;
+
+      /* The config's own username wins; then pull secrets; then docker's
+       * config.json (inside iw_creds_lookup). */
+      if (s == NULL || s->username == NULL)
+        r = iw_registry__pull_creds (&h->creds, reg, h->domain);
+      if (r == 0)
+        r = iw_creds_lookup (&h->creds, &reg->cfg, h->domain, reg->docker_config_dir,
+                             !reg->o.no_docker_config, &e);
 
       if (r < 0)
         {
@@ -1373,6 +1381,7 @@ iw_registry_free (iw_registry *reg)
     host_free (reg->hosts[i]);
   free (reg->hosts);
   cfg_clear (&reg->cfg);
+  iw_registry__pull_free (reg);
   free (reg->user_agent);
   free (reg->docker_config_dir);
   pthread_mutex_destroy (&reg->lock);

@@ -117,8 +117,8 @@ split_userpass (iw_creds *out, const char *s, size_t n, iw_error **err)
   return 0;
 }
 
-static int
-decode_auth (iw_creds *out, const char *b64, iw_error **err)
+int
+iw_creds_decode_auth (iw_creds *out, const char *b64, iw_error **err)
 {
   char *raw = NULL;
   size_t n = 0;
@@ -200,7 +200,7 @@ iw_creds_from_docker_json (iw_creds *out, char **out_helper, const char *text, s
       }
     if (a && *a)
       {
-        if (decode_auth (out, a, err) < 0)
+        if (iw_creds_decode_auth (out, a, err) < 0)
           {
             iw_error_wrap (err, "auths[\"%s\"]", key);
             ret = -1;

@@ -92,4 +92,38 @@ int iw_creds_lookup (iw_creds *out, const iw_config *cfg, const char *host, cons
 int iw_creds_from_docker_json (iw_creds *out, char **out_helper, const char *json, size_t len,
                                const char *host, iw_error **err);
 
+/* Decode a docker `auth` value (base64 of "user:password") into
+ * out->username and out->password (caller clears).  IW_EPARSE when it is
+ * not base64, holds a NUL or has no colon. */
+int iw_creds_decode_auth (iw_creds *out, const char *b64, iw_error **err);
+
+/* One registry's credentials from a Kubernetes pull secret. */
+typedef struct iw_pull_auth
+{
+  char *host; /* normalized as kubelet does: "docker.io", "127.0.0.1:5000" */
+  char *path; /* a repository prefix the entry is scoped to ("team/app"), or NULL */
+  iw_creds creds;
+} iw_pull_auth;
+
+/* Parse the decoded content of a pull secret: `.dockerconfigjson`
+ * ({"auths": {KEY: ENTRY}}) or the legacy `.dockercfg` ({KEY: ENTRY}),
+ * with duplicate keys rejected.  KEY may be a host, host/path or a URL
+ * ("https://index.docker.io/v1/" is docker.io; "/v1/" and "/v2/" path
+ * prefixes are dropped); ENTRY gives base64 `auth`, or `username` and
+ * `password`.  Entries with wildcards in the host, without usable
+ * credentials or that are not objects are skipped (counted in
+ * *out_skipped, which may be NULL).  *out is a new array of *out_n
+ * entries, in key order; release it with iw_pull_auths_free.  IW_EPARSE
+ * for invalid JSON, a non-object document, or an `auth` that is not
+ * base64 of user:password. */
+int iw_pull_auths_parse (iw_pull_auth **out, size_t *out_n, size_t *out_skipped, const char *json, size_t len,
+                         iw_error **err);
+void iw_pull_auths_free (iw_pull_auth *a, size_t n);
+
+/* Normalize a docker config key to a registry host (and optional path),
+ * as kubelet does.  Returns 0, or < 0 (IW_EPARSE) for an empty or
+ * wildcard host.  *out_host and *out_path (NULL when none) are the
+ * caller's. */
+int iw_pull_key_normalize (char **out_host, char **out_path, const char *key, iw_error **err);
+
 #endif

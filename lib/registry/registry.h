@@ -139,6 +139,31 @@ int iw_registry_new (iw_registry **out, const iw_config *cfg, const iw_registry_
                      iw_error **err);
 void iw_registry_free (iw_registry *reg);
 
+/* Extra credentials for a registry host, e.g. from a pod's pull secret.
+ * host is "registry.example:5000", "docker.io" or a docker config key
+ * ("https://index.docker.io/v1/" is docker.io; a path after the host
+ * scopes the entry, which then yields to a whole-host one).  They obey
+ * the same rules as every credential: Basic only to that host itself or
+ * to its token realm over HTTPS (or loopback), never across a redirect,
+ * never logged.  Precedence for a host: the config's
+ * registries.<host>.username, then these, then docker's config.json.
+ * The first credentials given for a host win; later ones for the same
+ * host are ignored (returns 0), so that the answer does not depend on the
+ * order of a hash table.  Returns 1 when added; IW_EINVAL for an empty
+ * username, one with ':' or a missing argument; IW_EPARSE for a
+ * wildcard or empty host.  Strings are copied. */
+int iw_registry_add_credentials (iw_registry *reg, const char *host, const char *username,
+                                 const char *password, iw_error **err);
+
+/* Add every registry's credentials from the decoded content of a pull
+ * secret (.dockerconfigjson or legacy .dockercfg; see
+ * iw_pull_auths_parse in internal.h), as iw_registry_add_credentials
+ * would.  name ("namespace/secret") appears in messages.  Returns how
+ * many hosts got credentials, or < 0 (IW_EPARSE, IW_ETOOBIG) for a
+ * malformed secret, which then adds nothing. */
+int iw_registry_add_pull_secret (iw_registry *reg, const char *name, const char *json, size_t len,
+                                 iw_error **err);
+
 /* Resolve n references concurrently.  *out receives a new array of n
  * results in the order of refs (caller frees with iw_resolutions_free).
  * A reference with a digest is checked and fetched by that digest (its

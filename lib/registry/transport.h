@@ -108,6 +108,15 @@ struct req
   req_cb final_cb;
 };
 
+/* Credentials handed over by the caller (pull secrets), per host. */
+typedef struct pull_cred
+{
+  char *host;   /* normalized: "docker.io", "127.0.0.1:5000" */
+  char *origin; /* the secret they came from ("ns/name"), or NULL */
+  bool scoped;  /* from a host/path key */
+  iw_creds creds;
+} pull_cred;
+
 struct iw_registry
 {
   CURLM *multi;
@@ -131,6 +140,8 @@ struct iw_registry
   pthread_mutex_t lock; /* guards m */
   iw_registry_metrics m;
   unsigned seed;
+  pull_cred *pull; /* iw_registry_add_credentials, iw_registry_add_pull_secret */
+  size_t n_pull;
 };
 
 #define METRIC_INC(reg, field)                                                                               \
@@ -141,6 +152,10 @@ struct iw_registry
       pthread_mutex_unlock (&(reg)->lock);                                                                   \
     }                                                                                                        \
   while (0)
+
+/* Pull-secret credentials for a host (copied into *out): 1 found, 0 none. */
+int iw_registry__pull_creds (iw_creds *out, const iw_registry *reg, const char *domain);
+void iw_registry__pull_free (iw_registry *reg);
 
 /* The host entry for an authority, made on first use with the settings
  * of domain (or of name).  Owned by reg. */
