@@ -14,8 +14,6 @@
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
-static iw_registry *reg;
-
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -23,13 +21,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   size_t n = 0, skipped = 0;
   iw_error *err = NULL;
   char *key = iw_xstrndup ((const char *)data, size < 512 ? size : 512), *h = NULL, *p = NULL;
+  iw_registry *reg = NULL;
 
-  if (reg == NULL)
-    {
-      iw_log_setup (IW_LOG_ERROR, IW_LOG_TEXT);
-      if (iw_registry_new (&reg, NULL, NULL, NULL) < 0)
-        abort ();
-    }
+  iw_log_setup (IW_LOG_ERROR, IW_LOG_TEXT);
   if (iw_pull_auths_parse (&a, &n, &skipped, (const char *)data, size, &err) == 0)
     {
       for (size_t i = 0; i < n; i++)
@@ -39,9 +33,14 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       iw_pull_auths_free (a, n);
     }
   iw_error_clear (&err);
-  /* The client keeps what it is given across inputs: bounded by hosts. */
-  (void)iw_registry_add_pull_secret (reg, "fuzz/secret", (const char *)data, size, &err);
+  /* Adding the same secret twice keeps the first credentials per host. */
+  if (iw_registry_new (&reg, NULL, NULL, NULL) < 0)
+    abort ();
+  if (iw_registry_add_pull_secret (reg, "fuzz/secret", (const char *)data, size, &err) >= 0
+      && iw_registry_add_pull_secret (reg, "fuzz/again", (const char *)data, size, &err) != 0)
+    abort ();
   iw_error_clear (&err);
+  iw_registry_free (reg);
   if (iw_pull_key_normalize (&h, &p, key, &err) == 0)
     {
       if (h == NULL || *h == '\0' || strchr (h, '/') != NULL)
