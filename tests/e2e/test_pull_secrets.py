@@ -121,6 +121,11 @@ def run_assess(run_imgwatch, tmp_path, api, cfg, *args, env=None):
     return r, doc
 
 
+def imgwatch_log(reg):
+    """The registry's log lines about imgwatch's requests."""
+    return [line for line in reg.log().splitlines() if "useragent=imgwatch/" in line]
+
+
 def assert_no_secrets(r, *words):
     for w in words:
         assert w not in r.stdout and w not in r.stderr, w
@@ -193,8 +198,9 @@ def test_pull_secrets__other_hosts_never_get_them(private, oci, recorder, run_im
     assert "auth" in f["message"]
     # The registry got its own credentials and never the decoy.
     assert ("unverified", "medium") not in al.findings(doc)[ref]
-    log = reg.log()
-    assert reg.username in log and DECOY_USER not in log
+    log = imgwatch_log(reg)
+    assert any('msg="authorized request"' in line for line in log)
+    assert not any(DECOY_USER in line for line in log)
     assert_no_secrets(r, reg.password, DECOY_PASS, b64("%s:%s" % (DECOY_USER, DECOY_PASS)))
 
 
@@ -265,3 +271,47 @@ def test_pull_secrets__only_with_the_kubernetes_api(run_imgwatch, other):
     r = run_imgwatch("assess", "--use-pull-secrets", *other, input="")
     assert r.returncode == 2
     assert "--use-pull-secrets needs the Kubernetes API source" in r.stderr
+
+
+def test_pull_secrets__token_realm_gets_them(registry_factory, oci, run_imgwatch, tmp_path):
+    """A token-auth registry: the pull secret's credentials go to its token
+    realm (loopback here), and the assessment is clean."""
+    reg = registry_factory("token")
+    ref = reg.ref("t/tok", "1.0")
+    d = oci.push(oci.build(), ref, creds=reg.creds, ca=reg.ca_path)
+    cfg = write_cfg(tmp_path, [reg.host])
+    cluster = cluster_with_secret(ref, "%s/t/tok" % reg.host, d)
+    pods = [i for i in cluster.items if i["kind"] == "Pod"]
+    secrets = [secret("shop", "regcred", dockerconfigjson({reg.host: (reg.username, reg.password)}))]
+    with KubeAPI(make_pki(tmp_path / "pki"), {"pods": pods, "secrets": secrets}) as api:
+        reg.issuer.clear()
+        r, doc = run_assess(run_imgwatch, tmp_path, api, cfg, "--use-pull-secrets")
+    assert r.returncode == 0, r.stderr
+    assert al.findings(doc) == {ref: [("moving-tag", "info"), ("pull-policy", "info")]}
+    tokens = [q for q in reg.issuer.requests if q["path"].endswith("/token")]
+    assert tokens and all(q["user"] == reg.username for q in tokens)
+    assert_no_secrets(r, reg.password, "eyJ")
+
+
+def test_pull_secrets__same_address_other_name_or_port_gets_nothing(private, recorder, run_imgwatch, tmp_path):
+    """Credentials are keyed by host and port exactly: an entry for
+    localhost:PORT is not used for 127.0.0.1:PORT, and the one for the
+    recorder's port goes to the recorder only."""
+    reg, ref, host_repo, d = private
+    port = reg.host.rsplit(":", 1)[1]
+    other_ref = "%s/t/elsewhere:1" % recorder.host
+    cfg = write_cfg(tmp_path, [reg.host, recorder.host])
+    cluster = cluster_with_secret(ref, host_repo, d,
+                                  extra=[(other_ref, "%s/t/elsewhere" % recorder.host, "sha256:" + "cd" * 32)])
+    pods = [i for i in cluster.items if i["kind"] == "Pod"]
+    secrets = [secret("shop", "regcred", dockerconfigjson({"localhost:" + port: (reg.username, reg.password),
+                                                           recorder.host: (DECOY_USER, DECOY_PASS)}))]
+    with KubeAPI(make_pki(tmp_path / "pki"), {"pods": pods, "secrets": secrets}) as api:
+        r, doc = run_assess(run_imgwatch, tmp_path, api, cfg, "--use-pull-secrets")
+    assert "auth" in finding_of(image_of(doc, ref), "unverified")["message"]
+    log = imgwatch_log(reg)
+    assert log and not any('msg="authorized request"' in line for line in log)
+    decoy = "Basic " + b64("%s:%s" % (DECOY_USER, DECOY_PASS))
+    assert decoy in recorder.auth
+    assert set(recorder.auth) <= {None, decoy}
+    assert_no_secrets(r, reg.password, DECOY_PASS, decoy)
