@@ -60,6 +60,19 @@ iw_grpc_frames_feed (iw_grpc_frames *f, const void *p, size_t n, iw_error **err)
                                  f->msg.max);
           iw_buf_reset (&f->msg);
         }
+      if (f->msg.len == 0 && n >= f->msg_len)
+        {
+          /* The whole message is in this chunk: hand it over in place. */
+          const uint8_t *m = b;
+
+          b += f->msg_len;
+          n -= f->msg_len;
+          f->head_len = 0;
+          f->messages++;
+          if (f->fn && f->fn (m, f->msg_len, f->userdata, err) < 0)
+            return -1;
+          continue;
+        }
       if (f->msg.len < f->msg_len)
         {
           size_t take = f->msg_len - f->msg.len < n ? f->msg_len - f->msg.len : n;
