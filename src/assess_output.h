@@ -10,6 +10,7 @@
 #define IW_SRC_ASSESS_OUTPUT_H
 
 #include "assess/assess.h"
+#include "util/json.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -29,8 +30,5 @@ int iw_output_sarif (FILE *f, const iw_assessment *a, const char *input_uri);
 
 /* A digest shortened for the table: the 12 first hex characters ("sha256:" dropped). */
 char *iw_output_short_digest (const char *digest);
-
-/* Generate s as a JSON string (null for NULL), invalid UTF-8 bytes as "?". */
-void iw_json_gen_str (yajl_gen g, const char *s);
 
 #endif

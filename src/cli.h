@@ -8,6 +8,8 @@
 #ifndef IW_SRC_CLI_H
 #define IW_SRC_CLI_H
 
+#include "util/error.h"
+
 #include <stdio.h>
 
 /* Exit codes shared by all subcommands (see docs/imgwatch.1). */
@@ -33,7 +35,21 @@ void iw_cli_error (const char *cmd, const char *fmt, ...) __attribute__ ((format
 /* Print the usage of cmd to f. */
 void iw_cli_usage (const iw_command *cmd, FILE *f);
 
-/* True when stdout is a terminal and NO_COLOR is unset. */
+/* True when f is a terminal and NO_COLOR is unset. */
 int iw_cli_color (FILE *f);
+
+/* The words a person reads first for a registry failure code:
+ * "not found", "authentication failed", "TLS error", ... */
+const char *iw_cli_reason (iw_code code);
+
+/* Parse a duration: a whole number of seconds, or with a unit s, m, h or d
+ * ("30", "30s", "5m", "1h", "90d").  Returns seconds, or -1 when s is not
+ * one; callers check their own bounds. */
+long iw_cli_parse_duration (const char *s);
+
+/* The exit code for a source that could not be read: IW_EXIT_UNAVAILABLE
+ * when it could not be reached (network, TLS, timeout, auth, server
+ * error), IW_EXIT_USAGE for bad input or configuration. */
+int iw_cli_exit_for_source_error (const iw_error *e);
 
 #endif

@@ -80,40 +80,6 @@ on_alarm (int sig)
   _exit (IW_EXIT_UNAVAILABLE);
 }
 
-/* "30", "30s", "2m", "1h" -> seconds; -1 when invalid. */
-static long
-parse_duration (const char *s)
-{
-  char *end;
-  long v = strtol (s, &end, 10);
-
-  if (end == s || v <= 0 || v > 86400 * 7)
-    return -1;
-  if (*end == '\0' || strcmp (end, "s") == 0)
-    return v;
-  if (strcmp (end, "m") == 0)
-    return v * 60;
-  if (strcmp (end, "h") == 0)
-    return v * 3600;
-  return -1;
-}
-
-static int
-source_exit_code (const iw_error *e)
-{
-  switch (iw_error_code (e))
-    {
-    case IW_ENET:
-    case IW_ETLS:
-    case IW_ETIMEOUT:
-    case IW_EAUTH:
-    case IW_ESERVER:
-      return IW_EXIT_UNAVAILABLE;
-    default:
-      return IW_EXIT_USAGE;
-    }
-}
-
 typedef struct assess_opts
 {
   iw_kube_options kube;
@@ -128,6 +94,15 @@ typedef struct assess_opts
   bool lineage;
   bool offline;
 } assess_opts;
+
+/* --timeout: from one second to a week. */
+static bool
+valid_timeout (const char *s)
+{
+  long v = iw_cli_parse_duration (s);
+
+  return v > 0 && v <= 7 * 86400;
+}
 
 static int
 parse (assess_opts *o, int argc, char **argv)
@@ -234,9 +209,11 @@ parse (assess_opts *o, int argc, char **argv)
                     o->fail_on);
       return -1;
     }
-  if (o->timeout && parse_duration (o->timeout) < 0)
+  if (o->timeout && !valid_timeout (o->timeout))
     {
-      iw_cli_error ("assess", "invalid --timeout \"%s\" (seconds, or a number with s, m or h)", o->timeout);
+      iw_cli_error ("assess",
+                    "invalid --timeout \"%s\" (seconds, or a number with s, m, h or d; at most 7 days)",
+                    o->timeout);
       return -1;
     }
   if (o->kube.use_pull_secrets && (o->from_file || o->docker || o->containerd || o->offline))
@@ -283,7 +260,7 @@ make_registry (iw_registry **out, const assess_opts *o, const iw_config *cfg, iw
       /* A quarter of the whole deadline per request, so that a registry
          that hangs becomes an unverified finding (retries included)
          before the deadline ends the run. */
-      long ms = parse_duration (o->timeout) * 1000 / 4;
+      long ms = iw_cli_parse_duration (o->timeout) * 1000 / 4;
 
       ro.request_timeout_ms = ms < 30000 ? ms : 30000;
       ro.connect_timeout_ms = ms < 10000 ? ms : 10000;
@@ -315,7 +292,7 @@ run (int argc, char **argv)
   progress.on = isatty (STDERR_FILENO);
   if (o.timeout)
     {
-      long secs = parse_duration (o.timeout);
+      long secs = iw_cli_parse_duration (o.timeout);
 
       signal (SIGALRM, on_alarm);
       alarm ((unsigned)secs);
@@ -373,7 +350,7 @@ run (int argc, char **argv)
     {
       /* A partial inventory is never assessed as if it were complete. */
       iw_cli_error ("assess", "%s", iw_error_msg (err));
-      rc = source_exit_code (err);
+      rc = iw_cli_exit_for_source_error (err);
       goto done;
     }
   iw_inventory_finish (inv);

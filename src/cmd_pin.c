@@ -66,36 +66,6 @@ typedef struct uniq_ref
   bool pinned; /* has a digest: checked with --verify only */
 } uniq_ref;
 
-static const char *
-why (iw_code code)
-{
-  switch (code)
-    {
-    case IW_ENOTFOUND:
-      return "not found";
-    case IW_EAUTH:
-      return "authentication failed";
-    case IW_ETLS:
-      return "TLS error";
-    case IW_ERATELIMIT:
-      return "rate-limited";
-    case IW_EINTEGRITY:
-      return "integrity check failed";
-    case IW_ETIMEOUT:
-      return "timed out";
-    case IW_ENET:
-      return "network error";
-    case IW_ESERVER:
-      return "registry error";
-    case IW_ETOOBIG:
-      return "response too large";
-    case IW_EPARSE:
-      return "invalid response";
-    default:
-      return iw_code_name (code);
-    }
-}
-
 static int
 parse_long (long *out, const char *opt, const char *arg, long min, long max)
 {
@@ -370,10 +340,10 @@ report_failure (const uniq_ref *u, iw_code code, const char *message)
 
   if (u->uses > 1)
     iw_cli_error ("pin", "%s:%zu:%zu: %s: %s: %s (and %zu more uses)", u->file->name, s->line, s->col,
-                  u->text, why (code), message ? message : "", u->uses - 1);
+                  u->text, iw_cli_reason (code), message ? message : "", u->uses - 1);
   else
-    iw_cli_error ("pin", "%s:%zu:%zu: %s: %s: %s", u->file->name, s->line, s->col, u->text, why (code),
-                  message ? message : "");
+    iw_cli_error ("pin", "%s:%zu:%zu: %s: %s: %s", u->file->name, s->line, s->col, u->text,
+                  iw_cli_reason (code), message ? message : "");
 }
 
 /* Resolve the unpinned references and check the pinned ones (--verify).

@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "ref/ref.h"
 #include "registry/registry.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -34,37 +35,6 @@ typedef struct resolve_opts
   long timeout_s;
   int exists; /* 0, or 1 + iw_check_kind */
 } resolve_opts;
-
-/* A reason a person reads first, for each failure code. */
-static const char *
-why (iw_code code)
-{
-  switch (code)
-    {
-    case IW_ENOTFOUND:
-      return "not found";
-    case IW_EAUTH:
-      return "authentication failed";
-    case IW_ETLS:
-      return "TLS error";
-    case IW_ERATELIMIT:
-      return "rate-limited";
-    case IW_EINTEGRITY:
-      return "integrity check failed";
-    case IW_ETIMEOUT:
-      return "timed out";
-    case IW_ENET:
-      return "network error";
-    case IW_ESERVER:
-      return "registry error";
-    case IW_ETOOBIG:
-      return "response too large";
-    case IW_EPARSE:
-      return "invalid response";
-    default:
-      return iw_code_name (code);
-    }
-}
 
 static void
 progress (void *data, size_t done, size_t total)
@@ -128,22 +98,6 @@ pick_child (const iw_resolution *r, const char *platform)
 }
 
 static void
-gen_str (yajl_gen g, const char *s)
-{
-  yajl_gen_string (g, (const unsigned char *)s, strlen (s));
-}
-
-static void
-gen_kv (yajl_gen g, const char *k, const char *v)
-{
-  gen_str (g, k);
-  if (v)
-    gen_str (g, v);
-  else
-    yajl_gen_null (g);
-}
-
-static void
 gen_labels (yajl_gen g, const iw_image_labels *l)
 {
   const char *keys[] = { "org.opencontainers.image.source",
@@ -156,11 +110,11 @@ gen_labels (yajl_gen g, const iw_image_labels *l)
   const char *vals[]
       = { l->source, l->revision, l->authors, l->created, l->version, l->title, l->config_created };
 
-  gen_str (g, "labels");
+  iw_json_gen_str (g, "labels");
   yajl_gen_map_open (g);
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
     if (vals[i])
-      gen_kv (g, keys[i], vals[i]);
+      iw_json_gen_kv (g, keys[i], vals[i]);
   yajl_gen_map_close (g);
 }
 
@@ -171,42 +125,42 @@ gen_item (yajl_gen g, const char *text, const iw_ref *ref, const iw_resolution *
   char *canon = iw_ref_string (ref);
 
   yajl_gen_map_open (g);
-  gen_kv (g, "reference", text);
-  gen_kv (g, "canonical", canon);
+  iw_json_gen_kv (g, "reference", text);
+  iw_json_gen_kv (g, "canonical", canon);
   free (canon);
   if (r->code != IW_OK)
     {
-      gen_str (g, "error");
+      iw_json_gen_str (g, "error");
       yajl_gen_map_open (g);
-      gen_kv (g, "code", iw_code_name (r->code));
-      gen_kv (g, "reason", why (r->code));
-      gen_kv (g, "message", r->message);
+      iw_json_gen_kv (g, "code", iw_code_name (r->code));
+      iw_json_gen_kv (g, "reason", iw_cli_reason (r->code));
+      iw_json_gen_kv (g, "message", r->message);
       yajl_gen_map_close (g);
       yajl_gen_map_close (g);
       return;
     }
-  gen_kv (g, "digest", r->digest);
-  gen_kv (g, "mediaType", r->media_type);
+  iw_json_gen_kv (g, "digest", r->digest);
+  iw_json_gen_kv (g, "mediaType", r->media_type);
   if (platform_digest)
-    gen_kv (g, "platformDigest", platform_digest);
+    iw_json_gen_kv (g, "platformDigest", platform_digest);
   if (!r->is_index)
     {
-      gen_kv (g, "configDigest", r->config_digest);
-      gen_kv (g, "platform", r->platform);
+      iw_json_gen_kv (g, "configDigest", r->config_digest);
+      iw_json_gen_kv (g, "platform", r->platform);
     }
   else
     {
-      gen_str (g, "children");
+      iw_json_gen_str (g, "children");
       yajl_gen_map_open (g);
       for (size_t i = 0; i < r->n_children; i++)
         {
           const iw_platform_child *c = &r->children[i];
 
-          gen_str (g, c->platform);
+          iw_json_gen_str (g, c->platform);
           yajl_gen_map_open (g);
-          gen_kv (g, "digest", c->digest);
-          gen_kv (g, "mediaType", c->media_type);
-          gen_kv (g, "configDigest", c->config_digest);
+          iw_json_gen_kv (g, "digest", c->digest);
+          iw_json_gen_kv (g, "mediaType", c->media_type);
+          iw_json_gen_kv (g, "configDigest", c->config_digest);
           gen_labels (g, &c->labels);
           yajl_gen_map_close (g);
         }
@@ -347,7 +301,7 @@ run_exists (iw_registry *reg, const resolve_opts *o, iw_ref **refs, char **texts
       if (p[i].state != IW_PRESENCE_PRESENT)
         missing++;
       if (p[i].state == IW_PRESENCE_UNKNOWN)
-        iw_cli_error ("resolve", "%s: unknown: %s: %s", texts[i], why (p[i].code),
+        iw_cli_error ("resolve", "%s: unknown: %s: %s", texts[i], iw_cli_reason (p[i].code),
                       p[i].message ? p[i].message : "");
     }
   log_metrics (reg);
@@ -449,9 +403,9 @@ run (int argc, char **argv)
       yajl_gen_config (g, yajl_gen_beautify, 1);
       yajl_gen_config (g, yajl_gen_validate_utf8, 0);
       yajl_gen_map_open (g);
-      gen_kv (g, "apiVersion", "imgwatch/v1");
-      gen_kv (g, "kind", "ResolveResult");
-      gen_str (g, "items");
+      iw_json_gen_kv (g, "apiVersion", "imgwatch/v1");
+      iw_json_gen_kv (g, "kind", "ResolveResult");
+      iw_json_gen_str (g, "items");
       yajl_gen_array_open (g);
     }
   for (size_t i = 0; i < n; i++)
@@ -486,7 +440,8 @@ run (int argc, char **argv)
       if (r->code != IW_OK)
         {
           failed++;
-          iw_cli_error ("resolve", "%s: %s: %s", texts[i], why (r->code), r->message ? r->message : "");
+          iw_cli_error ("resolve", "%s: %s: %s", texts[i], iw_cli_reason (r->code),
+                        r->message ? r->message : "");
         }
       if (o.json)
         gen_item (g, texts[i], refs[i], r, o.platform && r->code == IW_OK ? digest : NULL);

@@ -180,38 +180,6 @@ carry_lineage (engine *e, iw_assessment *a)
 }
 
 /* "30s", "5m", "1h", "2d", or plain seconds; -1 when malformed. */
-static long
-parse_duration (const char *s)
-{
-  char *end;
-  long v;
-
-  errno = 0;
-  v = strtol (s, &end, 10);
-  if (errno || end == s || v < 0)
-    return -1;
-  switch (*end)
-    {
-    case '\0':
-    case 's':
-      break;
-    case 'm':
-      v *= 60;
-      break;
-    case 'h':
-      v *= 3600;
-      break;
-    case 'd':
-      v *= 86400;
-      break;
-    default:
-      return -1;
-    }
-  if (*end && end[1])
-    return -1;
-  return v;
-}
-
 /* A secret from a file (trailing newlines dropped) or the environment. */
 static int
 read_secret (char **out, const char *path, const char *env, iw_error **err)
@@ -588,7 +556,7 @@ parse (serve_opts *o, int argc, char **argv)
         }
       if (dur)
         {
-          *dur = parse_duration (optarg);
+          *dur = iw_cli_parse_duration (optarg);
           if (*dur < 0)
             {
               iw_cli_error ("serve", "bad duration \"%s\" (like 30s, 5m, 1h, 90d)", optarg);

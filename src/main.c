@@ -18,34 +18,6 @@ static const iw_command *const commands[] = { IW_COMMAND_LIST };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
-void
-iw_cli_error (const char *cmd, const char *fmt, ...)
-{
-  va_list ap;
-
-  fprintf (stderr, "imgwatch%s%s: ", cmd ? " " : "", cmd ? cmd : "");
-  va_start (ap, fmt);
-  vfprintf (stderr, fmt, ap);
-  va_end (ap);
-  fputc ('\n', stderr);
-}
-
-void
-iw_cli_usage (const iw_command *cmd, FILE *f)
-{
-  fputs (cmd->usage, f);
-}
-
-int
-iw_cli_color (FILE *f)
-{
-  const char *nc = getenv ("NO_COLOR");
-
-  if (nc && *nc)
-    return 0;
-  return isatty (fileno (f));
-}
-
 static void
 usage (FILE *f)
 {

@@ -16,30 +16,11 @@
 #include <string.h>
 
 static void
-print_cb (void *ctx, const char *s, size_t len)
-{
-  fwrite (s, 1, len, ctx);
-}
-
-static void
-key (yajl_gen g, const char *k)
-{
-  yajl_gen_string (g, (const unsigned char *)k, strlen (k));
-}
-
-static void
-kv (yajl_gen g, const char *k, const char *v)
-{
-  key (g, k);
-  iw_json_gen_str (g, v);
-}
-
-static void
 text (yajl_gen g, const char *k, const char *v)
 {
-  key (g, k);
+  iw_json_gen_key (g, k);
   yajl_gen_map_open (g);
-  kv (g, "text", v);
+  iw_json_gen_kv (g, "text", v);
   yajl_gen_map_close (g);
 }
 
@@ -70,25 +51,25 @@ security_severity (iw_severity s)
 static void
 rules (yajl_gen g)
 {
-  key (g, "rules");
+  iw_json_gen_key (g, "rules");
   yajl_gen_array_open (g);
   for (int c = 0; c < IW_CHECK_COUNT; c++)
     {
       iw_severity s = iw_check_default_severity ((iw_check_id)c);
 
       yajl_gen_map_open (g);
-      kv (g, "id", iw_check_name ((iw_check_id)c));
-      kv (g, "name", iw_check_name ((iw_check_id)c));
+      iw_json_gen_kv (g, "id", iw_check_name ((iw_check_id)c));
+      iw_json_gen_kv (g, "name", iw_check_name ((iw_check_id)c));
       text (g, "shortDescription", iw_check_name ((iw_check_id)c));
       text (g, "fullDescription", iw_check_description ((iw_check_id)c));
-      key (g, "defaultConfiguration");
+      iw_json_gen_key (g, "defaultConfiguration");
       yajl_gen_map_open (g);
-      kv (g, "level", level (s));
+      iw_json_gen_kv (g, "level", level (s));
       yajl_gen_map_close (g);
-      key (g, "properties");
+      iw_json_gen_key (g, "properties");
       yajl_gen_map_open (g);
-      kv (g, "security-severity", security_severity (s));
-      key (g, "tags");
+      iw_json_gen_kv (g, "security-severity", security_severity (s));
+      iw_json_gen_key (g, "tags");
       yajl_gen_array_open (g);
       iw_json_gen_str (g, "security");
       iw_json_gen_str (g, "supply-chain");
@@ -105,13 +86,13 @@ result (yajl_gen g, const iw_assess_image *ai, const iw_finding *f, const char *
   char *msg = ai ? iw_xasprintf ("%s: %s", ai->inv->key, f->message) : iw_xstrdup (f->message);
 
   yajl_gen_map_open (g);
-  kv (g, "ruleId", iw_check_name (f->check));
-  key (g, "ruleIndex");
+  iw_json_gen_kv (g, "ruleId", iw_check_name (f->check));
+  iw_json_gen_key (g, "ruleIndex");
   yajl_gen_integer (g, (long long)f->check);
-  kv (g, "level", level (f->severity));
+  iw_json_gen_kv (g, "level", level (f->severity));
   text (g, "message", msg);
   free (msg);
-  key (g, "locations");
+  iw_json_gen_key (g, "locations");
   yajl_gen_array_open (g);
   if (ai)
     {
@@ -122,20 +103,20 @@ result (yajl_gen g, const iw_assess_image *ai, const iw_finding *f, const char *
           yajl_gen_map_open (g);
           if (input_uri)
             {
-              key (g, "physicalLocation");
+              iw_json_gen_key (g, "physicalLocation");
               yajl_gen_map_open (g);
-              key (g, "artifactLocation");
+              iw_json_gen_key (g, "artifactLocation");
               yajl_gen_map_open (g);
-              kv (g, "uri", input_uri);
+              iw_json_gen_kv (g, "uri", input_uri);
               yajl_gen_map_close (g);
               yajl_gen_map_close (g);
             }
-          key (g, "logicalLocations");
+          iw_json_gen_key (g, "logicalLocations");
           yajl_gen_array_open (g);
           yajl_gen_map_open (g);
-          kv (g, "name", strrchr (ws[i], '/') ? strrchr (ws[i], '/') + 1 : ws[i]);
-          kv (g, "fullyQualifiedName", ws[i]);
-          kv (g, "kind", "resource");
+          iw_json_gen_kv (g, "name", strrchr (ws[i], '/') ? strrchr (ws[i], '/') + 1 : ws[i]);
+          iw_json_gen_kv (g, "fullyQualifiedName", ws[i]);
+          iw_json_gen_kv (g, "kind", "resource");
           yajl_gen_map_close (g);
           yajl_gen_array_close (g);
           yajl_gen_map_close (g);
@@ -144,11 +125,11 @@ result (yajl_gen g, const iw_assess_image *ai, const iw_finding *f, const char *
       free (ws);
     }
   yajl_gen_array_close (g);
-  key (g, "properties");
+  iw_json_gen_key (g, "properties");
   yajl_gen_map_open (g);
-  kv (g, "severity", iw_severity_name (f->severity));
-  kv (g, "image", ai ? ai->inv->key : NULL);
-  kv (g, "remediation", f->remediation);
+  iw_json_gen_kv (g, "severity", iw_severity_name (f->severity));
+  iw_json_gen_kv (g, "image", ai ? ai->inv->key : NULL);
+  iw_json_gen_kv (g, "remediation", f->remediation);
   yajl_gen_map_close (g);
   yajl_gen_map_close (g);
 }
@@ -158,31 +139,31 @@ iw_output_sarif (FILE *f, const iw_assessment *a, const char *input_uri)
 {
   yajl_gen g = yajl_gen_alloc (NULL);
 
-  yajl_gen_config (g, yajl_gen_print_callback, print_cb, f);
+  yajl_gen_config (g, yajl_gen_print_callback, iw_json_print_file, f);
   yajl_gen_map_open (g);
-  kv (g, "$schema", "https://json.schemastore.org/sarif-2.1.0.json");
-  kv (g, "version", "2.1.0");
-  key (g, "runs");
+  iw_json_gen_kv (g, "$schema", "https://json.schemastore.org/sarif-2.1.0.json");
+  iw_json_gen_kv (g, "version", "2.1.0");
+  iw_json_gen_key (g, "runs");
   yajl_gen_array_open (g);
   yajl_gen_map_open (g);
-  key (g, "tool");
+  iw_json_gen_key (g, "tool");
   yajl_gen_map_open (g);
-  key (g, "driver");
+  iw_json_gen_key (g, "driver");
   yajl_gen_map_open (g);
-  kv (g, "name", "imgwatch");
-  kv (g, "version", IW_VERSION);
+  iw_json_gen_kv (g, "name", "imgwatch");
+  iw_json_gen_kv (g, "version", IW_VERSION);
   rules (g);
   yajl_gen_map_close (g);
   yajl_gen_map_close (g);
-  key (g, "invocations");
+  iw_json_gen_key (g, "invocations");
   yajl_gen_array_open (g);
   yajl_gen_map_open (g);
-  key (g, "executionSuccessful");
+  iw_json_gen_key (g, "executionSuccessful");
   yajl_gen_bool (g, 1);
-  kv (g, "endTimeUtc", a->generated_at);
+  iw_json_gen_kv (g, "endTimeUtc", a->generated_at);
   yajl_gen_map_close (g);
   yajl_gen_array_close (g);
-  key (g, "results");
+  iw_json_gen_key (g, "results");
   yajl_gen_array_open (g);
   for (size_t i = 0; i < a->global.len; i++)
     result (g, NULL, &a->global.items[i], NULL);

@@ -1,15 +1,15 @@
 /*
- * json.c - quoting strings as JSON literals.
+ * json.c - quoting strings as JSON literals, and yajl_gen helpers.
  */
 #include "util/json.h"
 #include "util/mem.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at s, or 0 when it is not one. */
-static size_t
-utf8_len (const unsigned char *s)
+size_t
+iw_utf8_len (const unsigned char *s)
 {
   if (s[0] < 0x80)
     return 1;
@@ -78,7 +78,7 @@ iw_json_append_quoted (iw_buf *b, const char *s, iw_error **err)
               rc = iw_buf_printf (b, err, "\\u%04x", *p);
               n = 1;
             }
-          else if ((n = utf8_len (p)) == 0)
+          else if ((n = iw_utf8_len (p)) == 0)
             {
               rc = iw_buf_appends (b, "\\ufffd", err);
               n = 1;
@@ -100,4 +100,53 @@ iw_json_quote (const char *s)
 
   iw_json_append_quoted (&b, s, NULL);
   return iw_buf_take (&b);
+}
+
+void
+iw_json_gen_str (yajl_gen g, const char *s)
+{
+  size_t len;
+  char *clean;
+
+  if (s == NULL)
+    {
+      yajl_gen_null (g);
+      return;
+    }
+  len = strlen (s);
+  clean = iw_xmalloc (len + 1);
+  for (size_t i = 0; i < len;)
+    {
+      size_t n = iw_utf8_len ((const unsigned char *)s + i);
+
+      if (n == 0)
+        {
+          clean[i++] = '?';
+          continue;
+        }
+      memcpy (clean + i, s + i, n);
+      i += n;
+    }
+  clean[len] = '\0';
+  yajl_gen_string (g, (const unsigned char *)clean, len);
+  free (clean);
+}
+
+void
+iw_json_gen_key (yajl_gen g, const char *key)
+{
+  yajl_gen_string (g, (const unsigned char *)key, strlen (key));
+}
+
+void
+iw_json_gen_kv (yajl_gen g, const char *key, const char *value)
+{
+  iw_json_gen_key (g, key);
+  iw_json_gen_str (g, value);
+}
+
+void
+iw_json_print_file (void *file, const char *s, size_t len)
+{
+  fwrite (s, 1, len, file);
 }
