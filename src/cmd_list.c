@@ -27,10 +27,22 @@
 static const char *const headers[NCOLS]
     = { "NAMESPACE", "WORKLOAD", "CONTAINER", "IMAGE", "RUNNING-DIGEST", "PULL-POLICY", "NODE" };
 
+/* -o json output: yajl_gen prints into this buffer through a callback,
+ * and it goes to stdout with one fwrite per OUT_CHUNK bytes.  (yajl_gen's
+ * own buffer costs a bounds check and a memcpy call per token.) */
+#define OUT_CHUNK (256 * 1024)
+
+typedef struct out_buf
+{
+  char *data; /* OUT_CHUNK bytes */
+  size_t len;
+} out_buf;
+
 typedef struct list_ctx
 {
   bool json;
   yajl_gen g;
+  out_buf out;
   /* Table: the first rows are held to size the columns. */
   char **rows; /* NCOLS strings per row */
   size_t n_rows;
@@ -177,20 +189,34 @@ id_kind_name (iw_image_id_kind k)
     }
 }
 
-/* Write what yajl_gen holds once there is at least min bytes of it: one
- * fwrite per 64 KiB rather than one per token. */
 static void
-flush_json (yajl_gen g, size_t min)
+out_flush (out_buf *o)
 {
-  const unsigned char *buf;
-  size_t len;
+  if (o->len > 0)
+    fwrite (o->data, 1, o->len, stdout);
+  o->len = 0;
+}
 
-  yajl_gen_get_buf (g, &buf, &len);
-  if (len >= min && len > 0)
+/* yajl_gen's print callback: most calls carry one to a few dozen bytes. */
+static void
+out_print (void *ctx, const char *s, size_t n)
+{
+  out_buf *o = ctx;
+
+  if (n > OUT_CHUNK - o->len)
     {
-      fwrite (buf, 1, len, stdout);
-      yajl_gen_clear (g);
+      out_flush (o);
+      if (n > OUT_CHUNK)
+        {
+          fwrite (s, 1, n, stdout);
+          return;
+        }
     }
+  if (n == 1)
+    o->data[o->len] = *s;
+  else
+    memcpy (o->data + o->len, s, n);
+  o->len += n;
 }
 
 static void
@@ -233,7 +259,6 @@ json_row (list_ctx *c, const iw_record *r)
   gen_kv (g, "source", r->source);
   yajl_gen_map_close (g);
   c->printed++;
-  flush_json (g, 64 * 1024);
 }
 
 static int
@@ -402,8 +427,12 @@ run (int argc, char **argv)
   progress = isatty (STDERR_FILENO);
   if (c.json)
     {
+      c.out.data = iw_xmalloc (OUT_CHUNK);
       c.g = yajl_gen_alloc (NULL);
+      /* Strings from a file or the API were checked by yajl's parser,
+       * which validates UTF-8; checking them again costs a pass each. */
       yajl_gen_config (c.g, yajl_gen_validate_utf8, 0);
+      yajl_gen_config (c.g, yajl_gen_print_callback, out_print, &c.out);
       yajl_gen_map_open (c.g);
       gen_kv (c.g, "apiVersion", "imgwatch/v1");
       gen_kv (c.g, "kind", "ContainerList");
@@ -440,9 +469,10 @@ run (int argc, char **argv)
       if (rc < 0)
         gen_kv (c.g, "error", iw_error_msg (err));
       yajl_gen_map_close (c.g);
-      flush_json (c.g, 0);
+      out_flush (&c.out);
       fputc ('\n', stdout);
       yajl_gen_free (c.g);
+      free (c.out.data);
     }
   else if (rc == 0 && (c.n_rows > 0 || c.flushed))
     flush_rows (&c);

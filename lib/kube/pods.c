@@ -44,6 +44,81 @@ typedef enum ctx
   C_CSTATE_X, /* state.running / waiting / terminated */
 } ctx;
 
+/* The map keys the parser looks at; K_OTHER for every other key. */
+typedef enum key
+{
+  K_OTHER = 0,
+  K_CONTAINER_STATUSES,
+  K_CONTAINERS,
+  K_CONTINUE,
+  K_CONTROLLER,
+  K_EPHEMERAL_CONTAINER_STATUSES,
+  K_EPHEMERAL_CONTAINERS,
+  K_IMAGE,
+  K_IMAGE_ID,
+  K_IMAGE_PULL_POLICY,
+  K_IMAGE_PULL_SECRETS,
+  K_INIT_CONTAINER_STATUSES,
+  K_INIT_CONTAINERS,
+  K_ITEMS,
+  K_JOB_TEMPLATE,
+  K_KIND,
+  K_LABELS,
+  K_METADATA,
+  K_NAME,
+  K_NAMESPACE,
+  K_NODE_NAME,
+  K_OWNER_REFERENCES,
+  K_PHASE,
+  K_POD_TEMPLATE_HASH,
+  K_RUNNING,
+  K_SPEC,
+  K_STARTED_AT,
+  K_STATE,
+  K_STATUS,
+  K_TEMPLATE,
+  K_TERMINATED,
+  K_UID,
+  K_WAITING,
+} key_id;
+
+/* Their spellings, indexed by key. */
+static const char *const key_names[] = {
+  [K_OTHER] = "",
+  [K_CONTAINER_STATUSES] = "containerStatuses",
+  [K_CONTAINERS] = "containers",
+  [K_CONTINUE] = "continue",
+  [K_CONTROLLER] = "controller",
+  [K_EPHEMERAL_CONTAINER_STATUSES] = "ephemeralContainerStatuses",
+  [K_EPHEMERAL_CONTAINERS] = "ephemeralContainers",
+  [K_IMAGE] = "image",
+  [K_IMAGE_ID] = "imageID",
+  [K_IMAGE_PULL_POLICY] = "imagePullPolicy",
+  [K_IMAGE_PULL_SECRETS] = "imagePullSecrets",
+  [K_INIT_CONTAINER_STATUSES] = "initContainerStatuses",
+  [K_INIT_CONTAINERS] = "initContainers",
+  [K_ITEMS] = "items",
+  [K_JOB_TEMPLATE] = "jobTemplate",
+  [K_KIND] = "kind",
+  [K_LABELS] = "labels",
+  [K_METADATA] = "metadata",
+  [K_NAME] = "name",
+  [K_NAMESPACE] = "namespace",
+  [K_NODE_NAME] = "nodeName",
+  [K_OWNER_REFERENCES] = "ownerReferences",
+  [K_PHASE] = "phase",
+  [K_POD_TEMPLATE_HASH] = "pod-template-hash",
+  [K_RUNNING] = "running",
+  [K_SPEC] = "spec",
+  [K_STARTED_AT] = "startedAt",
+  [K_STATE] = "state",
+  [K_STATUS] = "status",
+  [K_TEMPLATE] = "template",
+  [K_TERMINATED] = "terminated",
+  [K_UID] = "uid",
+  [K_WAITING] = "waiting",
+};
+
 typedef struct frame
 {
   ctx c;
@@ -117,8 +192,7 @@ struct iw_kube_parser
   frame frames[MAX_FRAMES];
   int depth;             /* frames in use */
   size_t skip;           /* open containers below a C_SKIP point */
-  char key[64];          /* the current map key, when short enough to matter */
-  bool key_long;         /* the key was longer than any we look for */
+  key_id key;            /* the current map key */
   const char *cur_state; /* C_CSTATE_X: "running", "waiting", "terminated" */
 
   object top;  /* the top-level object (a List, or a single object) */
@@ -330,10 +404,36 @@ owner_clear (owner_ref *o)
   memset (o, 0, sizeof *o);
 }
 
-static bool
-key_is (const iw_kube_parser *p, const char *k)
+/* Which key k is: yajl calls on_key for every key of the input, so this
+ * compares lengths first and spellings only for the few of that length. */
+static key_id
+key_of (const unsigned char *k, size_t n)
 {
-  return !p->key_long && strcmp (p->key, k) == 0;
+  static const key_id by_len[][4] = {
+    [3] = { K_UID },
+    [4] = { K_KIND, K_NAME, K_SPEC },
+    [5] = { K_IMAGE, K_ITEMS, K_PHASE, K_STATE },
+    [6] = { K_LABELS, K_STATUS },
+    [7] = { K_IMAGE_ID, K_RUNNING, K_WAITING },
+    [8] = { K_CONTINUE, K_METADATA, K_NODE_NAME, K_TEMPLATE },
+    [9] = { K_NAMESPACE, K_STARTED_AT },
+    [10] = { K_CONTAINERS, K_CONTROLLER, K_TERMINATED },
+    [11] = { K_JOB_TEMPLATE },
+    [14] = { K_INIT_CONTAINERS },
+    [15] = { K_IMAGE_PULL_POLICY, K_OWNER_REFERENCES },
+    [16] = { K_IMAGE_PULL_SECRETS },
+    [17] = { K_CONTAINER_STATUSES, K_POD_TEMPLATE_HASH },
+    [19] = { K_EPHEMERAL_CONTAINERS },
+    [21] = { K_INIT_CONTAINER_STATUSES },
+    [26] = { K_EPHEMERAL_CONTAINER_STATUSES },
+  };
+
+  if (n >= sizeof by_len / sizeof by_len[0])
+    return K_OTHER;
+  for (size_t i = 0; i < 4 && by_len[n][i] != K_OTHER; i++)
+    if (memcmp (key_names[by_len[n][i]], k, n) == 0)
+      return by_len[n][i];
+  return K_OTHER;
 }
 
 static object *
@@ -348,9 +448,9 @@ cur_object (iw_kube_parser *p)
 static int
 container_type_of_key (const iw_kube_parser *p)
 {
-  if (key_is (p, "initContainers") || key_is (p, "initContainerStatuses"))
+  if ((p->key == K_INIT_CONTAINERS) || (p->key == K_INIT_CONTAINER_STATUSES))
     return IW_CONTAINER_INIT;
-  if (key_is (p, "ephemeralContainers") || key_is (p, "ephemeralContainerStatuses"))
+  if ((p->key == K_EPHEMERAL_CONTAINERS) || (p->key == K_EPHEMERAL_CONTAINER_STATUSES))
     return IW_CONTAINER_EPHEMERAL;
   return IW_CONTAINER_APP;
 }
@@ -687,48 +787,49 @@ child_ctx (iw_kube_parser *p, bool is_map, int *type, bool *item)
       *item = true;
       return is_map ? C_OBJ : C_SKIP;
     case C_OBJ:
-      if (key_is (p, "metadata") && is_map)
+      if ((p->key == K_METADATA) && is_map)
         return C_META;
-      if (key_is (p, "spec") && is_map)
+      if ((p->key == K_SPEC) && is_map)
         return C_SPEC;
-      if (key_is (p, "status") && is_map)
+      if ((p->key == K_STATUS) && is_map)
         return C_STATUS;
-      if (key_is (p, "items") && !is_map && !f->item)
+      if ((p->key == K_ITEMS) && !is_map && !f->item)
         {
           p->top_has_items = true;
           return C_ITEMS;
         }
       return C_SKIP;
     case C_META:
-      if (key_is (p, "labels") && is_map)
+      if ((p->key == K_LABELS) && is_map)
         return C_LABELS;
-      if (key_is (p, "ownerReferences") && !is_map)
+      if ((p->key == K_OWNER_REFERENCES) && !is_map)
         return C_OWNERS;
       return C_SKIP;
     case C_OWNERS:
       return is_map ? C_OWNER : C_SKIP;
     case C_SPEC:
       if (!is_map
-          && (key_is (p, "containers") || key_is (p, "initContainers") || key_is (p, "ephemeralContainers")))
+          && ((p->key == K_CONTAINERS) || (p->key == K_INIT_CONTAINERS)
+              || (p->key == K_EPHEMERAL_CONTAINERS)))
         {
           *type = container_type_of_key (p);
           return C_CONTAINERS;
         }
-      if (key_is (p, "imagePullSecrets") && !is_map)
+      if ((p->key == K_IMAGE_PULL_SECRETS) && !is_map)
         return C_SECRETS;
-      if ((key_is (p, "template") || key_is (p, "jobTemplate")) && is_map)
+      if (((p->key == K_TEMPLATE) || (p->key == K_JOB_TEMPLATE)) && is_map)
         return C_TEMPLATE;
       return C_SKIP;
     case C_TEMPLATE:
-      return key_is (p, "spec") && is_map ? C_SPEC : C_SKIP;
+      return (p->key == K_SPEC) && is_map ? C_SPEC : C_SKIP;
     case C_CONTAINERS:
       return is_map ? C_CONTAINER : C_SKIP;
     case C_SECRETS:
       return is_map ? C_SECRET : C_SKIP;
     case C_STATUS:
       if (!is_map
-          && (key_is (p, "containerStatuses") || key_is (p, "initContainerStatuses")
-              || key_is (p, "ephemeralContainerStatuses")))
+          && ((p->key == K_CONTAINER_STATUSES) || (p->key == K_INIT_CONTAINER_STATUSES)
+              || (p->key == K_EPHEMERAL_CONTAINER_STATUSES)))
         {
           *type = container_type_of_key (p);
           return C_STATUSES;
@@ -737,12 +838,12 @@ child_ctx (iw_kube_parser *p, bool is_map, int *type, bool *item)
     case C_STATUSES:
       return is_map ? C_CSTATUS : C_SKIP;
     case C_CSTATUS:
-      return key_is (p, "state") && is_map ? C_CSTATE : C_SKIP;
+      return (p->key == K_STATE) && is_map ? C_CSTATE : C_SKIP;
     case C_CSTATE:
-      if (is_map && (key_is (p, "running") || key_is (p, "waiting") || key_is (p, "terminated")))
+      if (is_map && ((p->key == K_RUNNING) || (p->key == K_WAITING) || (p->key == K_TERMINATED)))
         {
           free (p->cur_status.state);
-          p->cur_status.state = iw_xstrdup (p->key);
+          p->cur_status.state = iw_xstrdup (key_names[p->key]);
           return C_CSTATE_X;
         }
       return C_SKIP;
@@ -891,14 +992,7 @@ on_key (void *ctx_, const unsigned char *k, size_t n)
 
   if (p->skip)
     return 1;
-  if (n >= sizeof p->key)
-    {
-      p->key_long = true;
-      return 1;
-    }
-  p->key_long = false;
-  memcpy (p->key, k, n);
-  p->key[n] = '\0';
+  p->key = key_of (k, n);
   return 1;
 }
 
@@ -908,13 +1002,13 @@ on_string (void *ctx_, const unsigned char *s, size_t n)
   iw_kube_parser *p = ctx_;
   object *o;
 
-  if (p->skip || p->depth == 0 || p->key_long)
+  if (p->skip || p->depth == 0 || p->key == K_OTHER)
     return 1;
   switch (p->frames[p->depth - 1].c)
     {
     case C_OBJ:
       o = cur_object (p);
-      if (key_is (p, "kind"))
+      if ((p->key == K_KIND))
         {
           set_str (&o->kind, s, n);
           if (!p->frames[p->depth - 1].item)
@@ -923,55 +1017,55 @@ on_string (void *ctx_, const unsigned char *s, size_t n)
       break;
     case C_META:
       o = cur_object (p);
-      if (key_is (p, "name"))
+      if ((p->key == K_NAME))
         set_str (&o->name, s, n);
-      else if (key_is (p, "namespace"))
+      else if ((p->key == K_NAMESPACE))
         set_str (&o->namespace_, s, n);
-      else if (key_is (p, "uid"))
+      else if ((p->key == K_UID))
         set_str (&o->uid, s, n);
-      else if (key_is (p, "continue") && p->depth == 2)
+      else if ((p->key == K_CONTINUE) && p->depth == 2)
         set_str (&p->list_continue, s, n);
       break;
     case C_LABELS:
-      if (key_is (p, "pod-template-hash"))
+      if ((p->key == K_POD_TEMPLATE_HASH))
         set_str (&cur_object (p)->hash, s, n);
       break;
     case C_OWNER:
-      if (key_is (p, "kind"))
+      if ((p->key == K_KIND))
         set_str (&p->cur_owner.kind, s, n);
-      else if (key_is (p, "name"))
+      else if ((p->key == K_NAME))
         set_str (&p->cur_owner.name, s, n);
       break;
     case C_SPEC:
-      if (key_is (p, "nodeName"))
+      if ((p->key == K_NODE_NAME))
         set_str (&cur_object (p)->node, s, n);
       break;
     case C_CONTAINER:
-      if (key_is (p, "name"))
+      if ((p->key == K_NAME))
         set_str (&p->cur_container.name, s, n);
-      else if (key_is (p, "image"))
+      else if ((p->key == K_IMAGE))
         set_str (&p->cur_container.image, s, n);
-      else if (key_is (p, "imagePullPolicy"))
+      else if ((p->key == K_IMAGE_PULL_POLICY))
         set_str (&p->cur_container.policy, s, n);
       break;
     case C_SECRET:
-      if (key_is (p, "name"))
+      if ((p->key == K_NAME))
         set_str (&p->cur_secret, s, n);
       break;
     case C_STATUS:
-      if (key_is (p, "phase"))
+      if ((p->key == K_PHASE))
         set_str (&cur_object (p)->phase, s, n);
       break;
     case C_CSTATUS:
-      if (key_is (p, "name"))
+      if ((p->key == K_NAME))
         set_str (&p->cur_status.name, s, n);
-      else if (key_is (p, "image"))
+      else if ((p->key == K_IMAGE))
         set_str (&p->cur_status.image, s, n);
-      else if (key_is (p, "imageID"))
+      else if ((p->key == K_IMAGE_ID))
         set_str (&p->cur_status.image_id, s, n);
       break;
     case C_CSTATE_X:
-      if (key_is (p, "startedAt"))
+      if ((p->key == K_STARTED_AT))
         set_str (&p->cur_status.started_at, s, n);
       break;
     default:
@@ -987,7 +1081,7 @@ on_boolean (void *ctx_, int b)
 
   if (p->skip || p->depth == 0)
     return 1;
-  if (p->frames[p->depth - 1].c == C_OWNER && key_is (p, "controller"))
+  if (p->frames[p->depth - 1].c == C_OWNER && (p->key == K_CONTROLLER))
     p->cur_owner.controller = b != 0;
   return 1;
 }
@@ -1032,8 +1126,7 @@ new_handle (iw_kube_parser *p)
   yajl_config (p->h, yajl_allow_multiple_values, 1);
   p->depth = 0;
   p->skip = 0;
-  p->key_long = false;
-  p->key[0] = '\0';
+  p->key = K_OTHER;
   p->lines = 0;
   p->offset = 0;
   object_clear (&p->top);
