@@ -13,11 +13,16 @@
  *   ""                                   the container is being created
  *
  * iw_image_id_parse() turns all of them into {kind, repository, digest}.
+ *
+ * A pod list repeats a few hundred images tens of thousands of times, so
+ * what is learned from an image name (its normalized repository, its
+ * default pull policy) is memoized per thread in a small fixed table.
  */
 #include "inventory/record.h"
 #include "ref/ref.h"
 #include "util/mem.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,6 +78,66 @@ has_prefix (const char *s, const char *prefix)
   return strncmp (s, prefix, strlen (prefix)) == 0;
 }
 
+/* --- the memo ------------------------------------------------------- */
+
+enum
+{
+  MEMO_SLOTS = 64,
+  MEMO_KEY = 160,
+  MEMO_VALUE = 192,
+};
+
+/* What a name (an image, or the part of a repo digest before its '@')
+ * gave.  Names and values too long for a slot are never memoized. */
+typedef struct memo_slot
+{
+  size_t key_len; /* 0: empty */
+  char key[MEMO_KEY];
+  int num;                /* a pull policy, or whether the name parsed */
+  char value[MEMO_VALUE]; /* a repository, NUL-terminated */
+} memo_slot;
+
+static _Thread_local memo_slot repo_memo[MEMO_SLOTS];
+static _Thread_local memo_slot policy_memo[MEMO_SLOTS];
+
+static memo_slot *
+memo_slot_for (memo_slot *memo, const char *key, size_t n)
+{
+  uint64_t h = 1469598103934665603ULL;
+
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ (unsigned char)key[i]) * 1099511628211ULL;
+  return &memo[(h ^ (h >> 32)) % MEMO_SLOTS];
+}
+
+static bool
+memo_hit (const memo_slot *slot, const char *key, size_t n)
+{
+  return slot->key_len == n && memcmp (slot->key, key, n) == 0;
+}
+
+static void
+memo_store (memo_slot *slot, const char *key, size_t n, int num, const char *value)
+{
+  size_t vlen = value ? strlen (value) : 0;
+
+  if (n == 0 || n >= MEMO_KEY || vlen >= MEMO_VALUE)
+    return;
+  memcpy (slot->key, key, n);
+  slot->key_len = n;
+  slot->num = num;
+  memcpy (slot->value, value ? value : "", vlen + 1);
+}
+
+/* A cheap test that rules out what iw_digest_validate() rejects anyway:
+ * only sha256 and sha512 digests are valid.  It spares building the
+ * rejection message for every imageID that is not a bare digest. */
+static bool
+may_be_digest (const char *s)
+{
+  return strncmp (s, "sha256:", 7) == 0 || strncmp (s, "sha512:", 7) == 0;
+}
+
 static bool
 is_hex64 (const char *s)
 {
@@ -88,33 +153,47 @@ is_hex64 (const char *s)
 static char *
 digest_or_null (const char *s)
 {
-  if (iw_digest_validate (s, NULL) < 0)
+  if (!may_be_digest (s) || iw_digest_validate (s, NULL) < 0)
     return NULL;
   return iw_xstrdup (s);
 }
 
 /* "repo@sha256:..." into out's repository (normalized) and digest; false
- * when it is not one. */
+ * when it is not one.  Once the digest after the last '@' is valid, the
+ * repository depends only on the text before it (a second '@' there makes
+ * the reference invalid whatever the digest), which is what is memoized. */
 static bool
 parse_repo_digest (iw_image_id *out, const char *text)
 {
   const char *at = strrchr (text, '@');
+  size_t n;
+  memo_slot *slot;
   iw_ref *ref = NULL;
 
   if (at == NULL || at == text)
     return false;
-  if (iw_digest_validate (at + 1, NULL) < 0)
+  if (!may_be_digest (at + 1) || iw_digest_validate (at + 1, NULL) < 0)
     return false;
+  n = (size_t)(at - text);
+  slot = memo_slot_for (repo_memo, text, n);
+  if (memo_hit (slot, text, n))
+    {
+      out->repository = slot->num ? iw_xstrdup (slot->value) : iw_xstrndup (text, n);
+      out->digest = iw_xstrdup (at + 1);
+      return true;
+    }
   if (iw_ref_parse (&ref, text, NULL) < 0)
     {
       /* Not a reference Docker would accept (an unusual mirror spelling):
        * keep the repository as written, the digest is what matters. */
-      out->repository = iw_xstrndup (text, (size_t)(at - text));
+      out->repository = iw_xstrndup (text, n);
       out->digest = iw_xstrdup (at + 1);
+      memo_store (slot, text, n, 0, NULL);
       return true;
     }
   out->repository = iw_ref_name (ref);
   out->digest = iw_xstrdup (ref->digest ? ref->digest : at + 1);
+  memo_store (slot, text, n, 1, out->repository);
   iw_ref_free (ref);
   return true;
 }
@@ -199,11 +278,21 @@ iw_pull_policy_default (const char *image)
 {
   iw_ref *ref = NULL;
   iw_pull_policy p = IW_PULL_IF_NOT_PRESENT;
+  memo_slot *slot;
+  size_t n;
 
-  if (image == NULL || iw_ref_parse (&ref, image, NULL) < 0)
+  if (image == NULL)
     return p;
-  if (ref->tag ? strcmp (ref->tag, "latest") == 0 : ref->digest == NULL)
-    p = IW_PULL_ALWAYS;
-  iw_ref_free (ref);
+  n = strlen (image);
+  slot = memo_slot_for (policy_memo, image, n);
+  if (memo_hit (slot, image, n))
+    return (iw_pull_policy)slot->num;
+  if (iw_ref_parse (&ref, image, NULL) == 0)
+    {
+      if (ref->tag ? strcmp (ref->tag, "latest") == 0 : ref->digest == NULL)
+        p = IW_PULL_ALWAYS;
+      iw_ref_free (ref);
+    }
+  memo_store (slot, image, n, (int)p, NULL);
   return p;
 }
