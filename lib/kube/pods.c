@@ -214,7 +214,13 @@ struct iw_kube_parser
   iw_kube_stats stats;
   unsigned long long lines;  /* newlines before the current chunk */
   unsigned long long offset; /* bytes before the current chunk */
+  bool after_newline;        /* the last byte fed was a newline (or its indent) */
+  char *squeezed;            /* SQUEEZE_MAX bytes, allocated when first needed */
 };
+
+/* Input is handed to yajl at most this many bytes at a time once the
+ * indentation is squeezed out. */
+#define SQUEEZE_MAX (64 * 1024)
 
 /* --- small helpers -------------------------------------------------- */
 
@@ -405,34 +411,114 @@ owner_clear (owner_ref *o)
 }
 
 /* Which key k is: yajl calls on_key for every key of the input, so this
- * compares lengths first and spellings only for the few of that length. */
+ * switches on the length and compares fixed-size spellings (which the
+ * compiler turns into a word compare or two). */
 static key_id
 key_of (const unsigned char *k, size_t n)
 {
-  static const key_id by_len[][4] = {
-    [3] = { K_UID },
-    [4] = { K_KIND, K_NAME, K_SPEC },
-    [5] = { K_IMAGE, K_ITEMS, K_PHASE, K_STATE },
-    [6] = { K_LABELS, K_STATUS },
-    [7] = { K_IMAGE_ID, K_RUNNING, K_WAITING },
-    [8] = { K_CONTINUE, K_METADATA, K_NODE_NAME, K_TEMPLATE },
-    [9] = { K_NAMESPACE, K_STARTED_AT },
-    [10] = { K_CONTAINERS, K_CONTROLLER, K_TERMINATED },
-    [11] = { K_JOB_TEMPLATE },
-    [14] = { K_INIT_CONTAINERS },
-    [15] = { K_IMAGE_PULL_POLICY, K_OWNER_REFERENCES },
-    [16] = { K_IMAGE_PULL_SECRETS },
-    [17] = { K_CONTAINER_STATUSES, K_POD_TEMPLATE_HASH },
-    [19] = { K_EPHEMERAL_CONTAINERS },
-    [21] = { K_INIT_CONTAINER_STATUSES },
-    [26] = { K_EPHEMERAL_CONTAINER_STATUSES },
-  };
-
-  if (n >= sizeof by_len / sizeof by_len[0])
-    return K_OTHER;
-  for (size_t i = 0; i < 4 && by_len[n][i] != K_OTHER; i++)
-    if (memcmp (key_names[by_len[n][i]], k, n) == 0)
-      return by_len[n][i];
+#define IS(name) (memcmp (k, name, sizeof name - 1) == 0)
+  switch (n)
+    {
+    case 3:
+      if (IS ("uid"))
+        return K_UID;
+      break;
+    case 4:
+      if (IS ("kind"))
+        return K_KIND;
+      if (IS ("name"))
+        return K_NAME;
+      if (IS ("spec"))
+        return K_SPEC;
+      break;
+    case 5:
+      if (IS ("image"))
+        return K_IMAGE;
+      if (IS ("items"))
+        return K_ITEMS;
+      if (IS ("phase"))
+        return K_PHASE;
+      if (IS ("state"))
+        return K_STATE;
+      break;
+    case 6:
+      if (IS ("labels"))
+        return K_LABELS;
+      if (IS ("status"))
+        return K_STATUS;
+      break;
+    case 7:
+      if (IS ("imageID"))
+        return K_IMAGE_ID;
+      if (IS ("running"))
+        return K_RUNNING;
+      if (IS ("waiting"))
+        return K_WAITING;
+      break;
+    case 8:
+      if (IS ("continue"))
+        return K_CONTINUE;
+      if (IS ("metadata"))
+        return K_METADATA;
+      if (IS ("nodeName"))
+        return K_NODE_NAME;
+      if (IS ("template"))
+        return K_TEMPLATE;
+      break;
+    case 9:
+      if (IS ("namespace"))
+        return K_NAMESPACE;
+      if (IS ("startedAt"))
+        return K_STARTED_AT;
+      break;
+    case 10:
+      if (IS ("containers"))
+        return K_CONTAINERS;
+      if (IS ("controller"))
+        return K_CONTROLLER;
+      if (IS ("terminated"))
+        return K_TERMINATED;
+      break;
+    case 11:
+      if (IS ("jobTemplate"))
+        return K_JOB_TEMPLATE;
+      break;
+    case 14:
+      if (IS ("initContainers"))
+        return K_INIT_CONTAINERS;
+      break;
+    case 15:
+      if (IS ("imagePullPolicy"))
+        return K_IMAGE_PULL_POLICY;
+      if (IS ("ownerReferences"))
+        return K_OWNER_REFERENCES;
+      break;
+    case 16:
+      if (IS ("imagePullSecrets"))
+        return K_IMAGE_PULL_SECRETS;
+      break;
+    case 17:
+      if (IS ("containerStatuses"))
+        return K_CONTAINER_STATUSES;
+      if (IS ("pod-template-hash"))
+        return K_POD_TEMPLATE_HASH;
+      break;
+    case 19:
+      if (IS ("ephemeralContainers"))
+        return K_EPHEMERAL_CONTAINERS;
+      break;
+    case 21:
+      if (IS ("initContainerStatuses"))
+        return K_INIT_CONTAINER_STATUSES;
+      break;
+    case 26:
+      if (IS ("ephemeralContainerStatuses"))
+        return K_EPHEMERAL_CONTAINER_STATUSES;
+      break;
+    default:
+      break;
+    }
+#undef IS
   return K_OTHER;
 }
 
@@ -1008,7 +1094,7 @@ on_string (void *ctx_, const unsigned char *s, size_t n)
     {
     case C_OBJ:
       o = cur_object (p);
-      if ((p->key == K_KIND))
+      if (p->key == K_KIND)
         {
           set_str (&o->kind, s, n);
           if (!p->frames[p->depth - 1].item)
@@ -1017,55 +1103,55 @@ on_string (void *ctx_, const unsigned char *s, size_t n)
       break;
     case C_META:
       o = cur_object (p);
-      if ((p->key == K_NAME))
+      if (p->key == K_NAME)
         set_str (&o->name, s, n);
-      else if ((p->key == K_NAMESPACE))
+      else if (p->key == K_NAMESPACE)
         set_str (&o->namespace_, s, n);
-      else if ((p->key == K_UID))
+      else if (p->key == K_UID)
         set_str (&o->uid, s, n);
       else if ((p->key == K_CONTINUE) && p->depth == 2)
         set_str (&p->list_continue, s, n);
       break;
     case C_LABELS:
-      if ((p->key == K_POD_TEMPLATE_HASH))
+      if (p->key == K_POD_TEMPLATE_HASH)
         set_str (&cur_object (p)->hash, s, n);
       break;
     case C_OWNER:
-      if ((p->key == K_KIND))
+      if (p->key == K_KIND)
         set_str (&p->cur_owner.kind, s, n);
-      else if ((p->key == K_NAME))
+      else if (p->key == K_NAME)
         set_str (&p->cur_owner.name, s, n);
       break;
     case C_SPEC:
-      if ((p->key == K_NODE_NAME))
+      if (p->key == K_NODE_NAME)
         set_str (&cur_object (p)->node, s, n);
       break;
     case C_CONTAINER:
-      if ((p->key == K_NAME))
+      if (p->key == K_NAME)
         set_str (&p->cur_container.name, s, n);
-      else if ((p->key == K_IMAGE))
+      else if (p->key == K_IMAGE)
         set_str (&p->cur_container.image, s, n);
-      else if ((p->key == K_IMAGE_PULL_POLICY))
+      else if (p->key == K_IMAGE_PULL_POLICY)
         set_str (&p->cur_container.policy, s, n);
       break;
     case C_SECRET:
-      if ((p->key == K_NAME))
+      if (p->key == K_NAME)
         set_str (&p->cur_secret, s, n);
       break;
     case C_STATUS:
-      if ((p->key == K_PHASE))
+      if (p->key == K_PHASE)
         set_str (&cur_object (p)->phase, s, n);
       break;
     case C_CSTATUS:
-      if ((p->key == K_NAME))
+      if (p->key == K_NAME)
         set_str (&p->cur_status.name, s, n);
-      else if ((p->key == K_IMAGE))
+      else if (p->key == K_IMAGE)
         set_str (&p->cur_status.image, s, n);
-      else if ((p->key == K_IMAGE_ID))
+      else if (p->key == K_IMAGE_ID)
         set_str (&p->cur_status.image_id, s, n);
       break;
     case C_CSTATE_X:
-      if ((p->key == K_STARTED_AT))
+      if (p->key == K_STARTED_AT)
         set_str (&p->cur_status.started_at, s, n);
       break;
     default:
@@ -1129,6 +1215,7 @@ new_handle (iw_kube_parser *p)
   p->key = K_OTHER;
   p->lines = 0;
   p->offset = 0;
+  p->after_newline = false;
   object_clear (&p->top);
   object_clear (&p->item);
   container_clear (&p->cur_container);
@@ -1234,17 +1321,81 @@ parse_error (iw_kube_parser *p, yajl_status st, const char *data, size_t len, iw
   return -1;
 }
 
+/* Copy in[0..len) to out without the spaces and tabs that follow a
+ * newline, and return the length written.  kubectl indents its JSON:
+ * two thirds of a big list are indentation, which yajl's lexer reads a
+ * byte at a time, while this skips it with memchr and memcpy.
+ *
+ * It changes neither what yajl parses nor where it fails.  A raw newline
+ * is invalid inside a string, a number or a literal, so yajl rejects it
+ * right there, at a byte no earlier byte of which was removed; anywhere
+ * else the newline is whitespace between tokens, and the blanks after it
+ * are more of the same.  Newlines are all kept, so the line numbers of
+ * errors are those of the input (and counted into *newlines).
+ * *after_newline carries the state from one chunk to the next: any
+ * chunking squeezes the same way. */
+static size_t
+squeeze (char *out, const char *in, size_t len, bool *after_newline, unsigned long long *newlines)
+{
+  const char *end = in + len;
+  char *o = out;
+
+  while (in < end)
+    {
+      const char *nl;
+
+      if (*after_newline)
+        {
+          while (in < end && (*in == ' ' || *in == '\t'))
+            in++;
+          if (in == end)
+            break;
+          *after_newline = false;
+        }
+      nl = memchr (in, '\n', (size_t)(end - in));
+      if (nl == NULL)
+        nl = end - 1;
+      else
+        {
+          *after_newline = true;
+          ++*newlines;
+        }
+      memcpy (o, in, (size_t)(nl + 1 - in));
+      o += nl + 1 - in;
+      in = nl + 1;
+    }
+  return (size_t)(o - out);
+}
+
 int
 iw_kube_parser_feed (iw_kube_parser *p, const char *data, size_t len, iw_error **err)
 {
   yajl_status st;
 
-  st = yajl_parse (p->h, (const unsigned char *)data, len);
-  if (st != yajl_status_ok)
-    return parse_error (p, st, data, len, err);
-  p->lines += count_lines (data, len);
-  p->offset += len;
-  p->stats.bytes += len;
+  while (len > 0)
+    {
+      size_t n = len < SQUEEZE_MAX ? len : SQUEEZE_MAX;
+      const char *in = data;
+      size_t in_len = n;
+      unsigned long long newlines = 0;
+
+      /* Compact JSON (API pages, kubectl -o json | jq -c) goes as it is. */
+      if (p->after_newline || memchr (data, '\n', n) != NULL)
+        {
+          if (p->squeezed == NULL)
+            p->squeezed = iw_xmalloc (SQUEEZE_MAX);
+          in_len = squeeze (p->squeezed, data, n, &p->after_newline, &newlines);
+          in = p->squeezed;
+        }
+      st = yajl_parse (p->h, (const unsigned char *)in, in_len);
+      if (st != yajl_status_ok)
+        return parse_error (p, st, in, in_len, err);
+      p->lines += newlines;
+      p->offset += n;
+      p->stats.bytes += n;
+      data += n;
+      len -= n;
+    }
   return 0;
 }
 
@@ -1296,6 +1447,7 @@ iw_kube_parser_free (iw_kube_parser *p)
   free (p->cur_secret);
   free (p->list_continue);
   free (p->list_kind);
+  free (p->squeezed);
   strmap_free (&p->owners);
   strmap_free (&p->secret_set);
   for (size_t i = 0; i < p->n_secret_list; i++)
