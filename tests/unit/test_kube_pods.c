@@ -115,6 +115,110 @@ test_kube_pods__api_page_byte_by_byte (void **state)
   iw_kube_parser_free (p);
 }
 
+/* kubectl's indentation, added to a compact document: a newline and
+ * spaces or tabs after every ',', '{' and '[' outside strings. */
+static char *
+indent (const char *compact)
+{
+  size_t n = strlen (compact);
+  char *out = iw_xmalloc (n * 12 + 1), *o = out;
+  bool in_str = false, esc = false;
+
+  for (const char *c = compact; *c; c++)
+    {
+      *o++ = *c;
+      if (in_str)
+        {
+          if (esc)
+            esc = false;
+          else if (*c == '\\')
+            esc = true;
+          else if (*c == '"')
+            in_str = false;
+          continue;
+        }
+      if (*c == '"')
+        in_str = true;
+      else if (*c == ',' || *c == '{' || *c == '[')
+        {
+          const char *blank = (c - compact) % 2 ? "\n        " : "\r\n\t \t ";
+
+          memcpy (o, blank, strlen (blank));
+          o += strlen (blank);
+        }
+    }
+  *o = '\0';
+  return out;
+}
+
+static int
+parse_in_chunks (const char *text, size_t chunk, got *g, iw_error **err)
+{
+  iw_kube_parser *p = iw_kube_parser_new ("kube:https://x", "doc", collect, g);
+  size_t len = strlen (text);
+  int rc = 0;
+
+  for (size_t i = 0; i < len && rc == 0; i += chunk)
+    rc = iw_kube_parser_feed (p, text + i, len - i < chunk ? len - i : chunk, err);
+  if (rc == 0)
+    rc = iw_kube_parser_finish (p, err);
+  iw_kube_parser_free (p);
+  return rc;
+}
+
+/* The parser drops the blanks after newlines before yajl reads them: the
+ * records, the verdicts and the error lines must be those of the input. */
+static void
+test_kube_pods__indentation_changes_nothing (void **state)
+{
+  static const struct
+  {
+    const char *text;
+    const char *want; /* error prefix; NULL: valid */
+  } bad[] = {
+    /* A raw newline inside a string stays invalid, whatever follows it. */
+    { "{\n    \"kind\": \"Pod\",\n    \"metadata\": {\n        \"name\": \"a\n        b\"\n    }\n}\n",
+      "doc:4: invalid JSON" },
+    /* Two values in an array do not become one number. */
+    { "[\n    1\n    2\n]\n", "doc:3: invalid JSON" },
+    /* Nor does a literal broken by a newline become whole again. */
+    { "{\"kind\": \"Pod\", \"x\": tr\n    ue}", "doc:1: invalid JSON" },
+    { "{\n\t\"kind\": \"Pod\",\n\t\"x\": 1\n\t\t.5}", "doc:4: invalid JSON" },
+    { "{\n    \"kind\": \"Pod\"\n    \n  \t  \n", "doc:5: invalid JSON" },
+  };
+  static const size_t chunks[] = { 1, 2, 7, 4096 };
+  char *indented = indent (page);
+  got want = { 0 };
+  iw_error *err = NULL;
+
+  (void)state;
+  assert_int_equal (parse_in_chunks (page, sizeof page, &want, &err), 0);
+  assert_int_equal (want.n, 4);
+  for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++)
+    {
+      got g = { 0 };
+
+      if (parse_in_chunks (indented, chunks[c], &g, &err) < 0)
+        fail_msg ("chunks of %zu: %s", chunks[c], iw_error_msg (err));
+      assert_int_equal (g.n, want.n);
+      for (size_t i = 0; i < g.n; i++)
+        assert_string_equal (g.lines[i], want.lines[i]);
+      got_free (&g);
+      for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        {
+          assert_int_equal (parse_in_chunks (bad[i].text, chunks[c], &g, &err), -1);
+          if (strncmp (iw_error_msg (err), bad[i].want, strlen (bad[i].want)) != 0)
+            fail_msg ("case %zu, chunks of %zu: \"%s\", not \"%s\"", i, chunks[c], iw_error_msg (err),
+                      bad[i].want);
+          iw_error_free (err);
+          err = NULL;
+          got_free (&g);
+        }
+    }
+  got_free (&want);
+  free (indented);
+}
+
 static char *
 write_temp (const char *text)
 {
@@ -294,6 +398,7 @@ main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_kube_pods__api_page_byte_by_byte),
+    cmocka_unit_test (test_kube_pods__indentation_changes_nothing),
     cmocka_unit_test (test_kube_pods__file_list_uses_replicasets_printed_later),
     cmocka_unit_test (test_kube_pods__yaml_manifests_give_spec_only_records),
     cmocka_unit_test (test_kube_pods__bad_input_names_file_and_line),
