@@ -15,7 +15,27 @@
 #include <cmocka.h>
 
 #define D1 "sha256:4f9a3b0c1d2e3f405162738495a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e"
+#define D2 "sha256:0000000000000000000000000000000000000000000000000000000000000002"
 #define H1 "4f9a3b0c1d2e3f405162738495a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e"
+
+/* Fill the memo with other names, so entries get replaced. */
+static void
+churn_memo (void)
+{
+  for (int j = 0; j < 500; j++)
+    {
+      char *other = iw_xasprintf ("registry.example.com/app-%d@" D1, j);
+      char *image = iw_xasprintf ("registry.example.com/app-%d:v%d", j, j);
+      iw_image_id id;
+
+      iw_image_id_parse (&id, other);
+      assert_string_equal (id.digest, D1);
+      iw_image_id_clear (&id);
+      assert_int_equal (iw_pull_policy_default (image), IW_PULL_IF_NOT_PRESENT);
+      free (other);
+      free (image);
+    }
+}
 
 static void
 test_record__image_id_formats (void **state)
@@ -52,32 +72,45 @@ test_record__image_id_formats (void **state)
     { "nginx:1.25", IW_IMAGE_ID_UNKNOWN, NULL, NULL },
     { "@" D1, IW_IMAGE_ID_UNKNOWN, NULL, NULL },
     { "sha256:", IW_IMAGE_ID_UNKNOWN, NULL, NULL },
+    /* What is learned from the repository part is kept per repository
+     * (memoized): the digest after it still comes from each ID. */
+    { "docker.io/library/busybox@" D2, IW_IMAGE_ID_REPO_DIGEST, "docker.io/library/busybox", D2 },
+    { "busybox@" D2, IW_IMAGE_ID_REPO_DIGEST, "docker.io/library/busybox", D2 },
+    { "Mirror.Example/App@" D1, IW_IMAGE_ID_REPO_DIGEST, "Mirror.Example/App", D1 },
+    { "Mirror.Example/App@" D2, IW_IMAGE_ID_REPO_DIGEST, "Mirror.Example/App", D2 },
+    { "a@b@" D1, IW_IMAGE_ID_REPO_DIGEST, "a@b", D1 },
+    { "a@b@sha256:abc", IW_IMAGE_ID_UNKNOWN, NULL, NULL },
+    { "docker.io/library/busybox@sha256:abc", IW_IMAGE_ID_UNKNOWN, NULL, NULL },
   };
 
   (void)state;
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-    {
-      iw_image_id id;
+  /* Three passes: the memo cold, warm, then churned by other names. */
+  for (int pass = 0; pass < 3; pass++)
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+      {
+        iw_image_id id;
 
-      iw_image_id_parse (&id, cases[i].raw);
-      if (id.kind != cases[i].kind)
-        fail_msg ("case %zu (%s): kind %d, want %d", i, cases[i].raw ? cases[i].raw : "NULL", id.kind,
-                  cases[i].kind);
-      if (cases[i].repository)
-        assert_string_equal (id.repository, cases[i].repository);
-      else
-        assert_null (id.repository);
-      if (cases[i].digest)
-        assert_string_equal (id.digest, cases[i].digest);
-      else
-        assert_null (id.digest);
-      if (cases[i].raw && *cases[i].raw)
-        assert_string_equal (id.raw, cases[i].raw);
-      else
+        if (pass == 2 && i == 0)
+          churn_memo ();
+        iw_image_id_parse (&id, cases[i].raw);
+        if (id.kind != cases[i].kind)
+          fail_msg ("case %zu (%s): kind %d, want %d", i, cases[i].raw ? cases[i].raw : "NULL", id.kind,
+                    cases[i].kind);
+        if (cases[i].repository)
+          assert_string_equal (id.repository, cases[i].repository);
+        else
+          assert_null (id.repository);
+        if (cases[i].digest)
+          assert_string_equal (id.digest, cases[i].digest);
+        else
+          assert_null (id.digest);
+        if (cases[i].raw && *cases[i].raw)
+          assert_string_equal (id.raw, cases[i].raw);
+        else
+          assert_null (id.raw);
+        iw_image_id_clear (&id);
         assert_null (id.raw);
-      iw_image_id_clear (&id);
-      assert_null (id.raw);
-    }
+      }
 }
 
 static void
@@ -116,10 +149,16 @@ test_record__pull_policy_defaults_like_kubernetes (void **state)
   };
 
   (void)state;
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-    if (iw_pull_policy_default (cases[i].image) != cases[i].want)
-      fail_msg ("%s: got %d, want %d", cases[i].image ? cases[i].image : "NULL",
-                iw_pull_policy_default (cases[i].image), cases[i].want);
+  /* Three passes: the memo cold, warm, then churned by other names. */
+  for (int pass = 0; pass < 3; pass++)
+    {
+      if (pass == 2)
+        churn_memo ();
+      for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (iw_pull_policy_default (cases[i].image) != cases[i].want)
+          fail_msg ("pass %d, %s: got %d, want %d", pass, cases[i].image ? cases[i].image : "NULL",
+                    iw_pull_policy_default (cases[i].image), cases[i].want);
+    }
 }
 
 static void
