@@ -215,7 +215,7 @@ struct iw_kube_parser
   unsigned long long lines;  /* newlines before the current chunk */
   unsigned long long offset; /* bytes before the current chunk */
   bool after_newline;        /* the last byte fed was a newline (or its indent) */
-  char *squeezed;            /* SQUEEZE_MAX bytes, allocated when first needed */
+  char *squeezed;            /* SQUEEZE_MAX + 8 bytes, allocated when first needed */
 };
 
 /* Input is handed to yajl at most this many bytes at a time once the
@@ -254,14 +254,19 @@ hashset_add (hashset *set, uint64_t h)
   return true;
 }
 
+/* FNV-1a of h's string followed by s. */
 static uint64_t
-hash_str (const char *s)
+hash_more (uint64_t h, const char *s)
 {
-  uint64_t h = 1469598103934665603ULL;
-
   for (; *s; s++)
     h = (h ^ (unsigned char)*s) * 1099511628211ULL;
   return h;
+}
+
+static uint64_t
+hash_str (const char *s)
+{
+  return hash_more (1469598103934665603ULL, s);
 }
 
 static size_t
@@ -606,9 +611,13 @@ resolve_workload (iw_kube_parser *p, const object *o, char **kind_out, char **na
     }
   if (strcmp (kind, "ReplicaSet") == 0 || strcmp (kind, "Job") == 0)
     {
-      k = owner_key (o->namespace_, kind, name);
-      known = strmap_get (&p->owners, k);
-      free (k);
+      known = NULL;
+      if (p->owners.n > 0)
+        {
+          k = owner_key (o->namespace_, kind, name);
+          known = strmap_get (&p->owners, k);
+          free (k);
+        }
       if (known && *known)
         {
           const char *slash = strchr (known, '/');
@@ -777,15 +786,11 @@ finish_object (iw_kube_parser *p, object *o, bool item, iw_error **err)
       p->stats.pods++;
       if (p->mode == IW_KUBE_PARSE_OWNERS_ONLY)
         goto done;
-      if (p->seen_pods)
-        {
-          char *k = iw_xasprintf ("%s/%s", o->namespace_ ? o->namespace_ : "", o->name ? o->name : "");
-          bool fresh = hashset_add (p->seen_pods, hash_str (k));
-
-          free (k);
-          if (!fresh)
-            goto done; /* already handed over before a relist */
-        }
+      if (p->seen_pods
+          && !hashset_add (p->seen_pods,
+                           hash_more (hash_more (hash_str (o->namespace_ ? o->namespace_ : ""), "/"),
+                                      o->name ? o->name : "")))
+        goto done; /* already handed over before a relist */
       note_secrets (p, o);
       rc = emit_records (p, o, true, err);
       goto done;
@@ -1337,32 +1342,50 @@ parse_error (iw_kube_parser *p, yajl_status st, const char *data, size_t len, iw
 static size_t
 squeeze (char *out, const char *in, size_t len, bool *after_newline, unsigned long long *newlines)
 {
+  static const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+  static const uint64_t spaces = 0x2020202020202020ULL, newlines8 = 0x0a0a0a0a0a0a0a0aULL;
   const char *end = in + len;
   char *o = out;
 
   while (in < end)
     {
-      const char *nl;
-
       if (*after_newline)
         {
+          for (uint64_t w; end - in >= 8 && (memcpy (&w, in, 8), w == spaces);)
+            in += 8;
           while (in < end && (*in == ' ' || *in == '\t'))
             in++;
           if (in == end)
             break;
           *after_newline = false;
         }
-      nl = memchr (in, '\n', (size_t)(end - in));
-      if (nl == NULL)
-        nl = end - 1;
-      else
+      /* Copy up to the next newline, eight bytes at a time: a word holds a
+       * newline when x = w ^ newlines8 has a zero byte. */
+      for (uint64_t w, x; end - in >= 8;)
         {
+          memcpy (&w, in, 8);
+          memcpy (o, &w, 8); /* out has 8 bytes of slack */
+          x = w ^ newlines8;
+          if (((x - ones) & ~x & highs) == 0)
+            {
+              in += 8;
+              o += 8;
+              continue;
+            }
+          while (*in != '\n')
+            *o++ = *in++;
+          *after_newline = true;
+          break;
+        }
+      if (!*after_newline)
+        while (in < end && *in != '\n')
+          *o++ = *in++;
+      if (in < end)
+        {
+          *o++ = *in++; /* the newline */
           *after_newline = true;
           ++*newlines;
         }
-      memcpy (o, in, (size_t)(nl + 1 - in));
-      o += nl + 1 - in;
-      in = nl + 1;
     }
   return (size_t)(o - out);
 }
@@ -1383,7 +1406,7 @@ iw_kube_parser_feed (iw_kube_parser *p, const char *data, size_t len, iw_error *
       if (p->after_newline || memchr (data, '\n', n) != NULL)
         {
           if (p->squeezed == NULL)
-            p->squeezed = iw_xmalloc (SQUEEZE_MAX);
+            p->squeezed = iw_xmalloc (SQUEEZE_MAX + 8);
           in_len = squeeze (p->squeezed, data, n, &p->after_newline, &newlines);
           in = p->squeezed;
         }
