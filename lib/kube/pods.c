@@ -1177,25 +1177,11 @@ on_boolean (void *ctx_, int b)
   return 1;
 }
 
-static int
-on_scalar (void *ctx_)
-{
-  (void)ctx_;
-  return 1;
-}
-
-static int
-on_number (void *ctx_, const char *s, size_t n)
-{
-  (void)s;
-  (void)n;
-  return on_scalar (ctx_);
-}
-
+/* No callback for null and numbers: yajl still lexes and checks them, and
+ * with neither yajl_number nor yajl_integer/yajl_double it converts none
+ * (so no number is rejected for overflowing a long long or a double). */
 static const yajl_callbacks callbacks = {
-  .yajl_null = on_scalar,
   .yajl_boolean = on_boolean,
-  .yajl_number = on_number,
   .yajl_string = on_string,
   .yajl_start_map = on_start_map,
   .yajl_map_key = on_key,
@@ -1339,6 +1325,12 @@ parse_error (iw_kube_parser *p, yajl_status st, const char *data, size_t len, iw
  * errors are those of the input (and counted into *newlines).
  * *after_newline carries the state from one chunk to the next: any
  * chunking squeezes the same way. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SQUEEZE_LE 1 /* the first byte of a word is its lowest */
+#else
+#define SQUEEZE_LE 0
+#endif
+
 static size_t
 squeeze (char *out, const char *in, size_t len, bool *after_newline, unsigned long long *newlines)
 {
@@ -1353,6 +1345,15 @@ squeeze (char *out, const char *in, size_t len, bool *after_newline, unsigned lo
         {
           for (uint64_t w; end - in >= 8 && (memcpy (&w, in, 8), w == spaces);)
             in += 8;
+#if SQUEEZE_LE
+          if (end - in >= 8)
+            {
+              uint64_t w;
+
+              memcpy (&w, in, 8); /* not all spaces: skip those before the first other byte */
+              in += __builtin_ctzll (w ^ spaces) / 8;
+            }
+#endif
           while (in < end && (*in == ' ' || *in == '\t'))
             in++;
           if (in == end)
@@ -1372,8 +1373,19 @@ squeeze (char *out, const char *in, size_t len, bool *after_newline, unsigned lo
               o += 8;
               continue;
             }
+#if SQUEEZE_LE
+          {
+            /* The lowest flagged byte is the first newline (a borrow can
+             * only flag bytes above a true match). */
+            size_t k = (size_t)__builtin_ctzll ((x - ones) & ~x & highs) / 8;
+
+            in += k;
+            o += k;
+          }
+#else
           while (*in != '\n')
             *o++ = *in++;
+#endif
           *after_newline = true;
           break;
         }
