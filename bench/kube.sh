@@ -83,8 +83,6 @@ measure "jq, same fields, compact file" jq -c "$JQ" "$work/pods-compact.json"
 jq_com=$cpu
 measure "imgwatch list -o json, stdin (one pass)" sh -c "\"$BIN\" list -f - -o json < \"$work/pods-compact.json\""
 RUNS=1
-printf '\nCPU time, jq / imgwatch: %sx on the kubectl-indented file, %sx on the compact one (target: 10x).\n' \
-  "$(ratio "$jq_ind" "$iw_ind")" "$(ratio "$jq_com" "$iw_com")"
 
 # The API: the test server makes pods on demand, page by page.
 PYTHONPATH=tests/e2e $PY - "$N" "$work" > "$work/server.out" 2>&1 <<'EOF' &
@@ -117,3 +115,5 @@ pages=$(( (N + 499) / 500 ))
 api_cpu=$(awk '{print $3 + $4}' "$work/time")
 printf '\nAPI: %d pages; client CPU %.1f ms per page (the rest of the wall time is the Python test server).\n' \
   "$pages" "$(echo "$api_cpu * 1000 / $pages" | bc -l)"
+printf 'CPU time, jq / imgwatch: %sx on the kubectl-indented file, %sx on the compact one (target: 10x).\n' \
+  "$(ratio "$jq_ind" "$iw_ind")" "$(ratio "$jq_com" "$iw_com")"
