@@ -18,9 +18,8 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="podman's service runs
 @pytest.fixture
 def podman(tmp_path):
     p = Podman(str(tmp_path / "podman"))
-    p.start()
     try:
-        yield p
+        yield p.start()
     finally:
         p.stop()
 

@@ -23,9 +23,8 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="containerd needs root
 @pytest.fixture
 def containerd(tmp_path):
     c = Containerd(str(tmp_path / "containerd"))
-    c.start()
     try:
-        yield c
+        yield c.start()
     finally:
         c.stop()
 
