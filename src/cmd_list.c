@@ -307,22 +307,6 @@ on_progress (const iw_kube_stats *s, void *userdata)
 }
 
 static int
-exit_code_for (const iw_error *e)
-{
-  switch (iw_error_code (e))
-    {
-    case IW_ENET:
-    case IW_ETLS:
-    case IW_ETIMEOUT:
-    case IW_EAUTH:
-    case IW_ESERVER:
-      return IW_EXIT_UNAVAILABLE;
-    default:
-      return IW_EXIT_USAGE;
-    }
-}
-
-static int
 run (int argc, char **argv)
 {
   static const struct option longopts[] = {
@@ -489,7 +473,7 @@ run (int argc, char **argv)
       if (c.printed)
         iw_cli_error ("list", "incomplete: the %zu containers printed are not the whole inventory",
                       c.printed);
-      rc = exit_code_for (err);
+      rc = iw_cli_exit_for_source_error (err);
       iw_error_free (err);
       return rc;
     }

@@ -11,6 +11,7 @@
 #include "runtime/mismatch.h"
 #include "runtime/store.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -19,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const char usage_text[]
     = "Usage: imgwatch verify-store [--containerd SOCK | --root DIR] [--namespace NS] [-o table|json]\n"
@@ -332,15 +332,6 @@ done:
   return ret;
 }
 
-static double
-now (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int
 run (int argc, char **argv)
 {
@@ -468,7 +459,7 @@ run (int argc, char **argv)
           goto done;
         }
     }
-  t0 = now ();
+  t0 = iw_clock_mono ();
   if (o.containerd)
     {
       ret = verify_containerd (&report, &o, cs, reg, argv + optind, argc - optind, &vo);
@@ -506,7 +497,7 @@ run (int argc, char **argv)
     {
       char *source
           = o.containerd ? iw_xasprintf ("containerd:%s", o.containerd) : iw_xasprintf ("dir:%s", o.root);
-      int rc = print_json (report, source, now () - t0, &err);
+      int rc = print_json (report, source, iw_clock_mono () - t0, &err);
 
       free (source);
       if (rc < 0)
@@ -517,7 +508,7 @@ run (int argc, char **argv)
         }
     }
   else
-    print_table (report, now () - t0);
+    print_table (report, iw_clock_mono () - t0);
   ret = IW_EXIT_OK;
   for (size_t i = 0; i < report->n_findings; i++)
     if (severity_rank (report->findings[i].severity) >= fail_rank)
