@@ -8,10 +8,14 @@
  * kilobytes at a time, into the same parser: one code path decides what
  * an object means, and memory stays bounded for big YAML lists too.
  *
- * A regular JSON file is read twice: the first pass only learns who owns
- * each ReplicaSet and Job (kubectl prints pods before ReplicaSets), the
- * second hands records over.  A pipe is read once; owners then come from
- * the ReplicaSets seen so far, else from the pod-template-hash label.
+ * A regular JSON file that holds ReplicaSets or Jobs is read twice: the
+ * first pass only learns who owns each of them (kubectl prints pods before
+ * ReplicaSets), the second hands records over.  Whether it holds any is a
+ * byte search over the whole file, run on a second thread while the first
+ * pass starts speculatively: records are held back until the search says
+ * they may go (a file of pods), or thrown away for the two-pass read.  A
+ * pipe is read once; owners then come from the ReplicaSets seen so far,
+ * else from the pod-template-hash label.
  */
 #include "kube/kube.h"
 #include "util/clock.h"
@@ -19,11 +23,14 @@
 #include "util/mem.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <yajl/yajl_gen.h>
 #include <yaml.h>
@@ -338,42 +345,226 @@ out:
 /* --- the source ------------------------------------------------------- */
 
 /* Could the file hold ReplicaSets or Jobs, whose owners a first pass must
- * learn?  Their specs always carry "replicas" or "backoffLimit" (the API
- * server defaults them); pods never do.  A plain byte search over the page
- * cache costs a few milliseconds per 100 MB, a parse pass costs a hundred
- * times more, and `kubectl get pods -A -o json` holds only pods.  A false
- * hit only costs the extra pass; a ReplicaSet written without replicas is
- * missed, and its pods' owners are then inferred from their labels. */
+ * learn?  Those the API server returns always carry spec.selector (required
+ * on a ReplicaSet, generated for a Job); pods never have one.  A plain byte
+ * search over the page cache costs a few milliseconds per 100 MB, a parse
+ * pass costs a hundred times more, and `kubectl get pods -A -o json` holds
+ * only pods.  A false hit (a label named "selector", a Deployment) only
+ * costs the extra pass; a Job written by hand without a selector is missed,
+ * and its pods' owners are then inferred from their names and labels.
+ * pread: the parse reads the same file meanwhile. */
 static bool
-may_hold_owners (input *in)
+may_hold_owners (int fd)
 {
-  static const char *const needles[] = { "\"replicas\"", "\"backoffLimit\"" };
+  static const char needle[] = "\"selector\"";
   enum
   {
-    KEEP = 16
+    KEEP = sizeof needle - 2 /* a needle across two reads */
   };
-  char *buf;
-  size_t kept = 0, n;
+  char *buf = iw_xmalloc (CHUNK + KEEP);
+  size_t kept = 0;
+  off_t off = 0;
   bool hit = false;
 
-  if (fseek (in->f, 0, SEEK_SET) < 0)
-    return true;
-  buf = iw_xmalloc (CHUNK + KEEP);
-  while (!hit && (n = fread (buf + kept, 1, CHUNK, in->f)) > 0)
+  for (;;)
     {
-      size_t len = kept + n;
+      ssize_t n = pread (fd, buf + kept, CHUNK, off);
+      size_t len;
 
-      for (size_t i = 0; i < sizeof needles / sizeof needles[0] && !hit; i++)
-        hit = memmem (buf, len, needles[i], strlen (needles[i])) != NULL;
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          hit = true; /* cannot tell: take the safe way */
+          break;
+        }
+      if (n == 0)
+        break;
+      off += n;
+      len = kept + (size_t)n;
+      if (memmem (buf, len, needle, sizeof needle - 1) != NULL)
+        {
+          hit = true;
+          break;
+        }
       kept = len < KEEP ? len : KEEP;
       memmove (buf, buf + len - kept, kept);
     }
   free (buf);
-  /* Start again from the top; the peeked bytes are read again from the file. */
-  if (fseek (in->f, in->start, SEEK_SET) < 0)
-    return true;
-  in->peek_pos = in->peek_len = 0;
   return hit;
+}
+
+typedef struct prescan
+{
+  pthread_t thread;
+  int fd;
+  bool hit;
+  atomic_bool done;
+} prescan;
+
+static void *
+prescan_main (void *arg)
+{
+  prescan *s = arg;
+
+  s->hit = may_hold_owners (s->fd);
+  atomic_store_explicit (&s->done, true, memory_order_release);
+  return NULL;
+}
+
+/* Records of the speculative pass, held until the search has spoken.
+ * HOLD_MAX bounds them (about a kilobyte each): past it the pass waits. */
+#define HOLD_MAX 4096
+
+typedef struct held
+{
+  iw_record_fn fn;
+  void *userdata;
+  prescan *scan; /* NULL once joined */
+  bool owners;   /* what it found */
+  iw_record **recs;
+  size_t n;
+} held;
+
+static void
+held_join (held *h)
+{
+  if (h->scan == NULL)
+    return;
+  pthread_join (h->scan->thread, NULL);
+  h->owners = h->scan->hit;
+  h->scan = NULL;
+}
+
+static void
+held_drop (held *h)
+{
+  for (size_t i = 0; i < h->n; i++)
+    iw_record_free (h->recs[i]);
+  h->n = 0;
+}
+
+/* Hand the held records over, in order. */
+static int
+held_flush (held *h, iw_error **err)
+{
+  size_t i = 0;
+  int rc = 0;
+
+  for (; i < h->n && rc == 0; i++)
+    rc = h->fn (h->recs[i], h->userdata, err);
+  for (; i < h->n; i++)
+    iw_record_free (h->recs[i]);
+  h->n = 0;
+  return rc;
+}
+
+static int
+hold_record (iw_record *rec, void *userdata, iw_error **err)
+{
+  held *h = userdata;
+
+  if (h->scan && (h->n == HOLD_MAX || atomic_load_explicit (&h->scan->done, memory_order_acquire)))
+    held_join (h);
+  if (h->scan == NULL)
+    {
+      if (h->owners)
+        {
+          /* Owners are in the file: this pass was for nothing. */
+          iw_record_free (rec);
+          return iw_error_set (err, IW_EINVAL, "restart with owners");
+        }
+      if (held_flush (h, err) < 0)
+        {
+          iw_record_free (rec);
+          return -1;
+        }
+      return h->fn (rec, h->userdata, err);
+    }
+  h->recs[h->n++] = rec;
+  return 0;
+}
+
+/* The two-pass read: owners first, then records. */
+static int
+read_json_owners_first (iw_kube_parser *p, input *in, iw_kube_stats *stats, iw_kube_progress_fn progress,
+                        void *pud, iw_error **err)
+{
+  iw_kube_parser_set_mode (p, IW_KUBE_PARSE_OWNERS_ONLY);
+  if (read_json (p, in, NULL, NULL, NULL, err) < 0)
+    return -1;
+  if (fseek (in->f, in->start, SEEK_SET) < 0)
+    return iw_error_set (err, IW_EIO, "rewind %s: %s", in->name, strerror (errno));
+  in->peek_pos = in->peek_len = 0;
+  iw_kube_parser_reset (p, err);
+  iw_kube_parser_set_mode (p, IW_KUBE_PARSE_RECORDS);
+  return read_json (p, in, stats, progress, pud, err);
+}
+
+/* A regular JSON file: records speculatively while a second thread
+ * searches the file for owners (may_hold_owners). */
+static int
+read_json_file (const char *source, input *in, iw_record_fn fn, void *userdata, iw_kube_stats *stats,
+                iw_kube_progress_fn progress, void *pud, iw_error **err)
+{
+  prescan scan = { .fd = fileno (in->f) };
+  held h = { .fn = fn, .userdata = userdata, .scan = &scan };
+  iw_kube_parser *p;
+  iw_error *e = NULL;
+  int rc;
+
+  atomic_init (&scan.done, false);
+  if (pthread_create (&scan.thread, NULL, prescan_main, &scan) != 0)
+    {
+      /* No thread: search first, then read. */
+      h.scan = NULL;
+      h.owners = may_hold_owners (scan.fd);
+    }
+  h.recs = iw_xreallocarray (NULL, HOLD_MAX, sizeof *h.recs);
+  p = iw_kube_parser_new (source, in->name, hold_record, &h);
+  if (h.scan == NULL && h.owners)
+    rc = -1; /* straight to the two-pass read */
+  else
+    rc = read_json (p, in, stats, progress, pud, &e);
+  held_join (&h);
+  if (h.owners)
+    {
+      /* Whatever this pass did or found, the two-pass read says it again. */
+      held_drop (&h);
+      iw_error_free (e);
+      e = NULL;
+      *stats = (iw_kube_stats){ 0 };
+      if (fseek (in->f, in->start, SEEK_SET) < 0)
+        rc = iw_error_set (&e, IW_EIO, "rewind %s: %s", in->name, strerror (errno));
+      else
+        {
+          in->peek_pos = in->peek_len = 0;
+          iw_kube_parser_free (p);
+          p = iw_kube_parser_new (source, in->name, fn, userdata);
+          rc = read_json_owners_first (p, in, stats, progress, pud, &e);
+        }
+    }
+  else if (held_flush (&h, rc < 0 ? NULL : &e) < 0 && rc == 0)
+    rc = -1; /* records read before an error still go, as from a pipe */
+  {
+    const iw_kube_stats *ps = iw_kube_parser_stats (p);
+
+    stats->pods = ps->pods;
+    stats->records = ps->records;
+    stats->objects = ps->objects;
+    stats->skipped = ps->skipped;
+    stats->bytes = ps->bytes;
+  }
+  iw_kube_parser_free (p);
+  free (h.recs);
+  if (rc < 0)
+    {
+      if (err)
+        *err = e;
+      else
+        iw_error_free (e);
+    }
+  return rc;
 }
 
 int
@@ -421,21 +612,12 @@ iw_source_read_file_stats (const char *path, iw_record_fn fn, void *userdata, iw
       in.start = (long)(in.peek_pos = 3);
   }
   source = iw_xasprintf ("file:%s", is_stdin ? "stdin" : path);
-  p = iw_kube_parser_new (source, in.name, fn, userdata);
-  if (json && seekable && may_hold_owners (&in))
+  if (json && seekable)
     {
-      iw_kube_parser_set_mode (p, IW_KUBE_PARSE_OWNERS_ONLY);
-      if (read_json (p, &in, NULL, NULL, NULL, err) < 0)
-        goto done;
-      if (fseek (in.f, in.start, SEEK_SET) < 0)
-        {
-          iw_error_set (err, IW_EIO, "rewind %s: %s", in.name, strerror (errno));
-          goto done;
-        }
-      in.peek_pos = in.peek_len = 0;
-      iw_kube_parser_reset (p, err);
-      iw_kube_parser_set_mode (p, IW_KUBE_PARSE_RECORDS);
+      rc = read_json_file (source, &in, fn, userdata, &stats, progress, progress_userdata, err);
+      goto done;
     }
+  p = iw_kube_parser_new (source, in.name, fn, userdata);
   if (json)
     rc = read_json (p, &in, &stats, progress, progress_userdata, err);
   else

@@ -4,6 +4,7 @@
  * container type, manifests in YAML and JSON, and precise errors.
  */
 #include "kube/kube.h"
+#include "util/buf.h"
 #include "util/mem.h"
 
 #include <setjmp.h>
@@ -245,7 +246,8 @@ test_kube_pods__file_list_uses_replicasets_printed_later (void **state)
         "\"image\":\"x:1\"}]}},{\"apiVersion\":\"apps/"
         "v1\",\"kind\":\"ReplicaSet\",\"metadata\":{\"name\":\"c-5f\","
         "\"namespace\":\"ns\",\"uid\":\"u\",\"ownerReferences\":[{\"kind\":\"Rollout\",\"name\":\"canary\","
-        "\"controller\":true}]},\"spec\":{\"replicas\":1,\"template\":{\"spec\":{\"containers\":[{\"name\":"
+        "\"controller\":true}]},\"spec\":{\"replicas\":1,\"selector\":{\"matchLabels\":{\"pod-template-hash\":"
+        "\"5f\"}},\"template\":{\"spec\":{\"containers\":[{\"name\":"
         "\"a\",\"image\":"
         "\"x:1\"}]}}}}],\"kind\":\"List\",\"metadata\":{\"resourceVersion\":\"\"}}\n";
   char *path = write_temp (text);
@@ -262,6 +264,119 @@ test_kube_pods__file_list_uses_replicasets_printed_later (void **state)
   got_free (&g);
   unlink (path);
   free (path);
+}
+
+/* Many records, checked as they come: in order, each owned as expected. */
+typedef struct tally
+{
+  size_t n;
+  const char *owner_kind;
+  bool out_of_order;
+  bool wrong_owner;
+} tally;
+
+static int
+count_in_order (iw_record *r, void *userdata, iw_error **err)
+{
+  tally *t = userdata;
+  char want[64];
+
+  (void)err;
+  snprintf (want, sizeof want, "c-5f-%zu", t->n);
+  if (r->pod == NULL || strcmp (r->pod, want) != 0)
+    t->out_of_order = true;
+  if (r->workload_kind == NULL || strcmp (r->workload_kind, t->owner_kind) != 0)
+    t->wrong_owner = true;
+  t->n++;
+  iw_record_free (r);
+  return 0;
+}
+
+/* n pods of ReplicaSet c-5f, then that ReplicaSet (owned by a Rollout)
+ * when with_rs, then tail. */
+static char *
+many_pods (size_t n, bool with_rs, const char *tail)
+{
+  iw_buf b = IW_BUF_INIT (64 << 20);
+
+  iw_buf_appends (&b, "{\"apiVersion\":\"v1\",\"items\":[", NULL);
+  for (size_t i = 0; i < n; i++)
+    iw_buf_printf (&b, NULL,
+                   "%s{\"kind\":\"Pod\",\"metadata\":{\"name\":\"c-5f-%zu\",\"namespace\":\"ns\",\"labels\":{"
+                   "\"pod-template-hash\":\"5f\"},\"ownerReferences\":[{\"kind\":\"ReplicaSet\",\"name\":\"c-"
+                   "5f\",\"controller\":true}]},\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"x:1\"}]}}",
+                   i ? "," : "", i);
+  if (with_rs)
+    iw_buf_appends (&b,
+                    ",{\"apiVersion\":\"apps/v1\",\"kind\":\"ReplicaSet\",\"metadata\":{\"name\":\"c-5f\","
+                    "\"namespace\":\"ns\",\"uid\":\"u\",\"ownerReferences\":[{\"kind\":\"Rollout\",\"name\":"
+                    "\"canary\",\"controller\":true}]},\"spec\":{\"selector\":{\"matchLabels\":{\"a\":\"b\"}},"
+                    "\"template\":{\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"x:1\"}]}}}}",
+                    NULL);
+  iw_buf_appends (&b, tail, NULL);
+  return iw_buf_take (&b);
+}
+
+/* A file is read speculatively while another thread searches it for
+ * owners; more records than are held back make the read wait for the
+ * search.  Whatever the outcome, the records are those of a plain read. */
+static void
+test_kube_pods__big_file_owners_found_late (void **state)
+{
+  static const struct
+  {
+    bool with_rs;
+    const char *owner;
+  } cases[] = { { false, "Deployment" }, { true, "Rollout" } };
+
+  (void)state;
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    for (size_t n = 1; n <= 9000; n += 8999)
+      {
+        char *text = many_pods (n, cases[i].with_rs, "],\"kind\":\"List\"}\n");
+        char *path = write_temp (text);
+        tally t = { .owner_kind = cases[i].owner };
+        iw_error *err = NULL;
+        iw_kube_stats st;
+
+        assert_int_equal (iw_source_read_file_stats (path, count_in_order, &t, &st, NULL, NULL, &err), 0);
+        assert_int_equal (t.n, n);
+        assert_false (t.out_of_order);
+        if (t.wrong_owner)
+          fail_msg ("case %zu, %zu pods: owners not %s", i, n, cases[i].owner);
+        assert_int_equal (st.pods, n);
+        assert_int_equal (st.records, n);
+        unlink (path);
+        free (path);
+        free (text);
+      }
+}
+
+/* Invalid JSON at the end of a big file: a file of pods hands over what it
+ * read before the error (as a pipe does); one with owners fails in its
+ * owners pass, before any record.  Either way the error names the line. */
+static void
+test_kube_pods__big_file_error_at_the_end (void **state)
+{
+  (void)state;
+  for (int with_rs = 0; with_rs < 2; with_rs++)
+    {
+      char *text = many_pods (6000, with_rs, ",\n{oops}]}\n");
+      char *path = write_temp (text);
+      tally t = { .owner_kind = with_rs ? "Rollout" : "Deployment" };
+      iw_error *err = NULL;
+
+      assert_int_equal (iw_source_read_file (path, count_in_order, &t, &err), -1);
+      assert_int_equal (iw_error_code (err), IW_EPARSE);
+      assert_non_null (strstr (iw_error_msg (err), ":2: invalid JSON"));
+      assert_int_equal (t.n, with_rs ? 0 : 6000);
+      assert_false (t.out_of_order);
+      assert_false (t.wrong_owner);
+      iw_error_free (err);
+      unlink (path);
+      free (path);
+      free (text);
+    }
 }
 
 static void
@@ -400,6 +515,8 @@ main (void)
     cmocka_unit_test (test_kube_pods__api_page_byte_by_byte),
     cmocka_unit_test (test_kube_pods__indentation_changes_nothing),
     cmocka_unit_test (test_kube_pods__file_list_uses_replicasets_printed_later),
+    cmocka_unit_test (test_kube_pods__big_file_owners_found_late),
+    cmocka_unit_test (test_kube_pods__big_file_error_at_the_end),
     cmocka_unit_test (test_kube_pods__yaml_manifests_give_spec_only_records),
     cmocka_unit_test (test_kube_pods__bad_input_names_file_and_line),
     cmocka_unit_test (test_kube_pods__consumer_error_stops_the_source),
