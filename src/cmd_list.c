@@ -14,6 +14,7 @@
 #include "util/json.h"
 #include "util/mem.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,6 +42,7 @@ typedef struct out_buf
 {
   char *data; /* OUT_CHUNK bytes */
   size_t len;
+  FILE *f; /* where it goes */
 } out_buf;
 
 typedef struct list_ctx
@@ -182,7 +184,7 @@ static void
 out_flush (out_buf *o)
 {
   if (o->len > 0)
-    fwrite (o->data, 1, o->len, stdout);
+    fwrite (o->data, 1, o->len, o->f);
   o->len = 0;
 }
 
@@ -191,7 +193,7 @@ out_bytes_slow (out_buf *o, const char *s, size_t n)
 {
   out_flush (o);
   if (n > OUT_CHUNK)
-    fwrite (s, 1, n, stdout);
+    fwrite (s, 1, n, o->f);
   else
     {
       memcpy (o->data, s, n);
@@ -443,6 +445,47 @@ on_progress (const iw_kube_stats *s, void *userdata)
   c->progress_shown = true;
 }
 
+/* -o json of a big file: the records a second thread reads from the
+ * middle of it (iw_source_read_file_split) are written to a temporary file,
+ * which follows the first thread's on stdout. */
+static FILE *
+second_half_file (void)
+{
+  const char *dir = getenv ("TMPDIR");
+  char *path = iw_xasprintf ("%s/imgwatch-list.XXXXXX", dir && *dir ? dir : "/tmp");
+  int fd = mkstemp (path);
+  FILE *f = NULL;
+
+  if (fd >= 0)
+    {
+      unlink (path);
+      f = fdopen (fd, "w+");
+      if (f == NULL)
+        close (fd);
+    }
+  free (path);
+  return f;
+}
+
+/* Copy the second half after the first: its items all start with a comma,
+ * which goes when the first half printed none. */
+static int
+append_second_half (FILE *f, bool first_empty)
+{
+  char *buf = iw_xmalloc (OUT_CHUNK);
+  size_t n;
+  int rc = 0;
+
+  if (fflush (f) != 0 || fseek (f, first_empty ? 1 : 0, SEEK_SET) != 0)
+    rc = -1;
+  while (rc == 0 && (n = fread (buf, 1, OUT_CHUNK, f)) > 0)
+    fwrite (buf, 1, n, stdout);
+  if (ferror (f))
+    rc = -1;
+  free (buf);
+  return rc;
+}
+
 static int
 run (int argc, char **argv)
 {
@@ -463,7 +506,8 @@ run (int argc, char **argv)
   };
   iw_kube_options o = IW_KUBE_OPTIONS_INIT;
   const char *from_file = NULL, *output = "table", *containerd = NULL, *docker = NULL;
-  list_ctx c = { 0 };
+  list_ctx c = { 0 }, c2 = { 0 };
+  bool second_used = false;
   iw_kube_stats stats = { 0 };
   iw_error *err = NULL;
   bool progress;
@@ -550,6 +594,7 @@ run (int argc, char **argv)
     {
       init_json_plain ();
       c.out.data = iw_xmalloc (OUT_CHUNK);
+      c.out.f = stdout;
       c.first_item = true;
       OUT_LIT (&c.out, "{\"apiVersion\":\"imgwatch/v1\",\"kind\":\"ContainerList\",\"items\":[");
     }
@@ -557,7 +602,26 @@ run (int argc, char **argv)
       && (o.use_pull_secrets || o.kubeconfig || o.context || o.namespace_ || o.all_namespaces
           || o.label_selector))
     fprintf (stderr, "imgwatch list: warning: cluster options have no effect with --from-file\n");
-  if (from_file)
+  if (from_file && c.json && (c2.out.f = second_half_file ()) != NULL)
+    {
+      iw_source_second second = { .fn = on_record, .userdata = &c2, .used = &second_used };
+
+      c2.json = true;
+      c2.out.data = iw_xmalloc (OUT_CHUNK);
+      rc = iw_source_read_file_split (from_file, on_record, &c, &second, &stats, progress ? on_progress : NULL,
+                                      &c, &err);
+      out_flush (&c2.out);
+      if (second_used)
+        {
+          out_flush (&c.out);
+          if (append_second_half (c2.out.f, c.printed == 0) < 0 && rc == 0)
+            rc = iw_error_set (&err, IW_EIO, "list: temporary file: %s", strerror (errno));
+          c.printed += c2.printed;
+        }
+      fclose (c2.out.f);
+      free (c2.out.data);
+    }
+  else if (from_file)
     rc = iw_source_read_file_stats (from_file, on_record, &c, &stats, progress ? on_progress : NULL, &c,
                                     &err);
   else if (docker)

@@ -106,6 +106,23 @@ int iw_source_read_file (const char *path, iw_record_fn fn, void *userdata, iw_e
 int iw_source_read_file_stats (const char *path, iw_record_fn fn, void *userdata, iw_kube_stats *stats_out,
                                iw_kube_progress_fn progress, void *progress_userdata, iw_error **err);
 
+/* The same, for a consumer that can take records on two threads: a big
+ * regular JSON file of pods may be parsed by two threads, the second from
+ * the middle.  Its records go to second->fn, on that thread, and belong
+ * after all those given to fn; *second->used says whether it happened.
+ * When it did not, whatever second->fn was given is void (a guess that
+ * did not hold) and must be dropped: all records went to fn. */
+typedef struct iw_source_second
+{
+  iw_record_fn fn;
+  void *userdata;
+  bool *used;
+} iw_source_second;
+
+int iw_source_read_file_split (const char *path, iw_record_fn fn, void *userdata, const iw_source_second *second,
+                               iw_kube_stats *stats_out, iw_kube_progress_fn progress, void *progress_userdata,
+                               iw_error **err);
+
 /*
  * kubeconfig: where the cluster is and how to authenticate, resolved for
  * one context.  Exposed for tests, the daemon's watch and diagnostics.
@@ -210,6 +227,20 @@ void iw_kube_parser_set_cluster (iw_kube_parser *p, const char *cluster);
 void iw_kube_parser_dedup_pods (iw_kube_parser *p);
 /* Keep the learned owners but start a new document (e.g. the next page). */
 int iw_kube_parser_reset (iw_kube_parser *p, iw_error **err);
+/* Splitting a big file between two threads.  iw_kube_parser_at_item_boundary:
+ * the last byte fed closed an item of the top-level object's "items" (so
+ * what follows, up to the next item, can only be a comma and blanks), and
+ * nothing read so far would change how a later item is read.
+ * iw_kube_parser_resume_items: start a fresh parser as if inside such an
+ * "items" array, LINES newlines and OFFSET bytes into the input, so its
+ * errors name the lines of the whole file.  Warnings of a parser whose
+ * work may be thrown away are deferred: iw_kube_parser_warnings gives them
+ * (one per line, NULL if none). */
+bool iw_kube_parser_at_item_boundary (const iw_kube_parser *p);
+int iw_kube_parser_resume_items (iw_kube_parser *p, unsigned long long lines, unsigned long long offset,
+                                 iw_error **err);
+void iw_kube_parser_defer_warnings (iw_kube_parser *p);
+const char *iw_kube_parser_warnings (const iw_kube_parser *p);
 int iw_kube_parser_feed (iw_kube_parser *p, const char *data, size_t len, iw_error **err);
 int iw_kube_parser_finish (iw_kube_parser *p, iw_error **err);
 /* metadata.continue of the last List parsed, or NULL.  Borrowed. */

@@ -45,6 +45,7 @@ typedef struct input
   char *peek; /* bytes read to detect the format, served first */
   size_t peek_len, peek_pos;
   long start; /* where the content starts: after a UTF-8 byte order mark */
+  long long pos; /* the file offset of the next byte read_chunk gives */
 } input;
 
 static int
@@ -59,21 +60,41 @@ read_chunk (input *in, char *buf, size_t cap, size_t *got, iw_error **err)
         n = cap;
       memcpy (buf, in->peek + in->peek_pos, n);
       in->peek_pos += n;
+      in->pos += (long long)n;
       *got = n;
       return 0;
     }
   n = fread (buf, 1, cap, in->f);
   if (n == 0 && ferror (in->f))
     return iw_error_set (err, IW_EIO, "read %s: %s", in->name, strerror (errno));
+  in->pos += (long long)n;
   *got = n;
   return 0;
 }
 
+/* Give back buf[0..n): read_chunk serves it again before the file. */
+static void
+unread (input *in, const char *buf, size_t n)
+{
+  char *rest = iw_xmalloc (n + (in->peek_len - in->peek_pos));
+
+  memcpy (rest, buf, n);
+  memcpy (rest + n, in->peek + in->peek_pos, in->peek_len - in->peek_pos);
+  free (in->peek);
+  in->peek_len = n + (in->peek_len - in->peek_pos);
+  in->peek_pos = 0;
+  in->peek = rest;
+  in->pos -= (long long)n;
+}
+
 /* --- JSON ------------------------------------------------------------ */
 
+/* Feed the parser up to the end of the input, or up to the file offset
+ * stop_at (-1: none): 1 when it stopped there (the rest is unread), 0 at
+ * the end (the parse finished), -1 on error. */
 static int
-read_json (iw_kube_parser *p, input *in, iw_kube_stats *stats, iw_kube_progress_fn progress, void *pud,
-           iw_error **err)
+read_json_to (iw_kube_parser *p, input *in, long long stop_at, iw_kube_stats *stats,
+              iw_kube_progress_fn progress, void *pud, iw_error **err)
 {
   char *buf = iw_xmalloc (CHUNK);
   size_t got;
@@ -81,10 +102,22 @@ read_json (iw_kube_parser *p, input *in, iw_kube_stats *stats, iw_kube_progress_
 
   for (;;)
     {
+      long long at = in->pos;
+
       if (read_chunk (in, buf, CHUNK, &got, err) < 0)
         goto done;
       if (got == 0)
         break;
+      if (stop_at > at && stop_at <= at + (long long)got)
+        {
+          size_t take = (size_t)(stop_at - at);
+
+          if (iw_kube_parser_feed (p, buf, take, err) < 0)
+            goto done;
+          unread (in, buf + take, got - take);
+          rc = 1;
+          goto done;
+        }
       if (iw_kube_parser_feed (p, buf, got, err) < 0)
         goto done;
       if (stats)
@@ -102,6 +135,13 @@ read_json (iw_kube_parser *p, input *in, iw_kube_stats *stats, iw_kube_progress_
 done:
   free (buf);
   return rc;
+}
+
+static int
+read_json (iw_kube_parser *p, input *in, iw_kube_stats *stats, iw_kube_progress_fn progress, void *pud,
+           iw_error **err)
+{
+  return read_json_to (p, in, -1, stats, progress, pud, err) < 0 ? -1 : 0;
 }
 
 /* --- YAML ------------------------------------------------------------ */
@@ -496,36 +536,252 @@ read_json_owners_first (iw_kube_parser *p, input *in, iw_kube_stats *stats, iw_k
   if (fseek (in->f, in->start, SEEK_SET) < 0)
     return iw_error_set (err, IW_EIO, "rewind %s: %s", in->name, strerror (errno));
   in->peek_pos = in->peek_len = 0;
+  in->pos = in->start;
   iw_kube_parser_reset (p, err);
   iw_kube_parser_set_mode (p, IW_KUBE_PARSE_RECORDS);
   return read_json (p, in, stats, progress, pud, err);
 }
 
+/* --- two threads on one big file ---------------------------------------
+ *
+ * A file of pods bigger than SPLIT_MIN is parsed by two threads: this one
+ * from the top, a second from an item boundary guessed near the middle
+ * (find_split), as if inside the top-level "items" array, to the end.  The
+ * guess is proved when this thread gets there: the byte before it must
+ * have closed an item of that very array (iw_kube_parser_at_item_boundary),
+ * and only a comma and blanks lie between.  Then the two parses together
+ * read every byte once, in the same states a single parse would have, and
+ * the second one's records (handed to its own callback) follow the first
+ * one's.  A wrong guess only costs the second thread's work, thrown away. */
+#define SPLIT_MIN (16 * 1024 * 1024)
+#define SPLIT_PROBE (1024 * 1024)
+
+typedef struct split
+{
+  pthread_t thread;
+  int fd;
+  long long item_end;   /* the offset after the '}' closing the item before */
+  long long item_start; /* the offset of the '{' opening the next one */
+  const char *source, *name;
+  iw_record_fn fn;
+  void *userdata;
+  atomic_bool cancel;
+  /* results */
+  int rc;
+  iw_error *err;
+  iw_kube_stats stats;
+  char *warnings;
+} split;
+
+static const char *
+skip_blanks (const char *p, const char *end)
+{
+  while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+    p++;
+  return p;
+}
+
+/* lit at *p, then blanks. */
+static bool
+eat (const char **p, const char *end, const char *lit)
+{
+  size_t n = strlen (lit);
+
+  if ((size_t)(end - *p) < n || memcmp (*p, lit, n) != 0)
+    return false;
+  *p = skip_blanks (*p + n, end);
+  return true;
+}
+
+/* Does the object whose first key starts at p look like a pod of a list:
+ * "kind": "Pod", or "metadata": first (API lists), or kubectl's sorted
+ * "apiVersion": "...", "kind": "Pod"?  (Not a managedFields entry, an
+ * owner reference: their next key is another.) */
+static bool
+looks_like_pod (const char *p, const char *end)
+{
+  if (eat (&p, end, "\"metadata\"") && eat (&p, end, ":") && eat (&p, end, "{"))
+    return true;
+  if (eat (&p, end, "\"apiVersion\"") && eat (&p, end, ":") && eat (&p, end, "\""))
+    {
+      const char *q = memchr (p, '"', (size_t)(end - p));
+
+      if (q == NULL || memchr (p, '\\', (size_t)(q - p)) != NULL)
+        return false;
+      p = skip_blanks (q + 1, end);
+      if (!eat (&p, end, ","))
+        return false;
+    }
+  return eat (&p, end, "\"kind\"") && eat (&p, end, ":") && eat (&p, end, "\"Pod\"");
+}
+
+/* A likely item boundary "} , {" at or after from: false if none nearby. */
+static bool
+find_split (int fd, long long from, long long *item_end, long long *item_start)
+{
+  char *w = iw_xmalloc (SPLIT_PROBE);
+  ssize_t n = pread (fd, w, SPLIT_PROBE, (off_t)from);
+  const char *end = n > 0 ? w + n : w;
+  bool found = false;
+
+  for (const char *c = memchr (w, ',', (size_t)(end - w)); c && !found;
+       c = c + 1 < end ? memchr (c + 1, ',', (size_t)(end - c - 1)) : NULL)
+    {
+      const char *b = c, *f;
+
+      while (b > w && strchr (" \t\r\n", b[-1]) && b[-1] != '\0')
+        b--;
+      if (b == w || b[-1] != '}')
+        continue;
+      f = skip_blanks (c + 1, end);
+      if (f == end || *f != '{' || !looks_like_pod (skip_blanks (f + 1, end), end))
+        continue;
+      *item_end = from + (b - w);
+      *item_start = from + (f - w);
+      found = true;
+    }
+  free (w);
+  return found;
+}
+
+static void *
+split_main (void *arg)
+{
+  split *w = arg;
+  char *buf = iw_xmalloc (CHUNK);
+  unsigned long long lines = 0;
+  long long off = 0;
+  iw_kube_parser *p = NULL;
+  int rc = 0;
+
+  /* Errors name the lines of the whole file. */
+  while (off < w->item_start && !atomic_load (&w->cancel))
+    {
+      size_t want = w->item_start - off < CHUNK ? (size_t)(w->item_start - off) : CHUNK;
+      ssize_t n = pread (w->fd, buf, want, (off_t)off);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          rc = iw_error_set (&w->err, IW_EIO, "read %s: %s", w->name, n < 0 ? strerror (errno) : "truncated");
+          goto done;
+        }
+      for (const char *q = buf; (q = memchr (q, '\n', (size_t)(buf + n - q))) != NULL; q++)
+        lines++;
+      off += n;
+    }
+  p = iw_kube_parser_new (w->source, w->name, w->fn, w->userdata);
+  iw_kube_parser_defer_warnings (p);
+  rc = iw_kube_parser_resume_items (p, lines, (unsigned long long)off, &w->err);
+  while (rc == 0 && !atomic_load (&w->cancel))
+    {
+      ssize_t n = pread (w->fd, buf, CHUNK, (off_t)off);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        rc = iw_error_set (&w->err, IW_EIO, "read %s: %s", w->name, strerror (errno));
+      else if (n == 0)
+        {
+          rc = iw_kube_parser_finish (p, &w->err);
+          break;
+        }
+      else
+        rc = iw_kube_parser_feed (p, buf, (size_t)n, &w->err);
+      off += n;
+    }
+  if (p)
+    {
+      w->stats = *iw_kube_parser_stats (p);
+      w->warnings = iw_xstrdup0 (iw_kube_parser_warnings (p));
+    }
+done:
+  w->rc = rc;
+  iw_kube_parser_free (p);
+  free (buf);
+  return NULL;
+}
+
+/* Stop the second thread and forget what it did. */
+static void
+split_abandon (split *w)
+{
+  atomic_store (&w->cancel, true);
+  pthread_join (w->thread, NULL);
+  iw_error_free (w->err);
+  w->err = NULL;
+  free (w->warnings);
+  w->warnings = NULL;
+}
+
 /* A regular JSON file: records speculatively while a second thread
- * searches the file for owners (may_hold_owners). */
+ * searches the file for owners (may_hold_owners); a big one is parsed by
+ * two threads when second is given (the split above). */
 static int
-read_json_file (const char *source, input *in, iw_record_fn fn, void *userdata, iw_kube_stats *stats,
-                iw_kube_progress_fn progress, void *pud, iw_error **err)
+read_json_file (const char *source, input *in, iw_record_fn fn, void *userdata, const iw_source_second *second,
+                iw_kube_stats *stats, iw_kube_progress_fn progress, void *pud, iw_error **err)
 {
   prescan scan = { .fd = fileno (in->f) };
   held h = { .fn = fn, .userdata = userdata, .scan = &scan };
+  split w = { .fd = fileno (in->f), .source = source, .name = in->name };
+  bool splitting = false;
   iw_kube_parser *p;
   iw_error *e = NULL;
+  struct stat st;
   int rc;
 
   atomic_init (&scan.done, false);
+  atomic_init (&w.cancel, false);
   if (pthread_create (&scan.thread, NULL, prescan_main, &scan) != 0)
     {
       /* No thread: search first, then read. */
       h.scan = NULL;
       h.owners = may_hold_owners (scan.fd);
     }
+  if (second && fstat (w.fd, &st) == 0 && st.st_size >= SPLIT_MIN
+      && find_split (w.fd, in->start + (st.st_size - in->start) * 11 / 20, &w.item_end, &w.item_start))
+    {
+      w.fn = second->fn;
+      w.userdata = second->userdata;
+      splitting = pthread_create (&w.thread, NULL, split_main, &w) == 0;
+    }
   h.recs = iw_xreallocarray (NULL, HOLD_MAX, sizeof *h.recs);
   p = iw_kube_parser_new (source, in->name, hold_record, &h);
   if (h.scan == NULL && h.owners)
     rc = -1; /* straight to the two-pass read */
   else
-    rc = read_json (p, in, stats, progress, pud, &e);
+    rc = read_json_to (p, in, splitting ? w.item_end : -1, stats, progress, pud, &e);
+  if (rc == 1)
+    {
+      held_join (&h);
+      if (!h.owners && iw_kube_parser_at_item_boundary (p))
+        {
+          /* The guess holds: the second thread reads the rest. */
+          pthread_join (w.thread, NULL);
+          splitting = false;
+          *second->used = true;
+          rc = w.rc;
+          e = iw_steal (&w.err);
+          if (w.warnings)
+            {
+              for (char *line = w.warnings, *nl; (nl = strchr (line, '\n')) != NULL; line = nl + 1)
+                {
+                  *nl = '\0';
+                  iw_log_warn ("%s", line);
+                }
+              free (w.warnings);
+            }
+        }
+      else
+        {
+          split_abandon (&w);
+          splitting = false;
+          rc = h.owners ? -1 : read_json (p, in, stats, progress, pud, &e);
+        }
+    }
+  if (splitting)
+    split_abandon (&w); /* the parse ended or failed before the split */
   held_join (&h);
   if (h.owners)
     {
@@ -534,11 +790,16 @@ read_json_file (const char *source, input *in, iw_record_fn fn, void *userdata, 
       iw_error_free (e);
       e = NULL;
       *stats = (iw_kube_stats){ 0 };
+      if (second)
+        *second->used = false;
       if (fseek (in->f, in->start, SEEK_SET) < 0)
         rc = iw_error_set (&e, IW_EIO, "rewind %s: %s", in->name, strerror (errno));
       else
         {
+          free (in->peek);
+          in->peek = NULL;
           in->peek_pos = in->peek_len = 0;
+          in->pos = in->start;
           iw_kube_parser_free (p);
           p = iw_kube_parser_new (source, in->name, fn, userdata);
           rc = read_json_owners_first (p, in, stats, progress, pud, &e);
@@ -554,6 +815,14 @@ read_json_file (const char *source, input *in, iw_record_fn fn, void *userdata, 
     stats->objects = ps->objects;
     stats->skipped = ps->skipped;
     stats->bytes = ps->bytes;
+    if (second && *second->used)
+      {
+        stats->pods += w.stats.pods;
+        stats->records += w.stats.records;
+        stats->objects += w.stats.objects;
+        stats->skipped += w.stats.skipped;
+        stats->bytes += w.stats.bytes + (size_t)(w.item_start - w.item_end);
+      }
   }
   iw_kube_parser_free (p);
   free (h.recs);
@@ -567,9 +836,9 @@ read_json_file (const char *source, input *in, iw_record_fn fn, void *userdata, 
   return rc;
 }
 
-int
-iw_source_read_file_stats (const char *path, iw_record_fn fn, void *userdata, iw_kube_stats *stats_out,
-                           iw_kube_progress_fn progress, void *progress_userdata, iw_error **err)
+static int
+read_file (const char *path, iw_record_fn fn, void *userdata, const iw_source_second *second,
+           iw_kube_stats *stats_out, iw_kube_progress_fn progress, void *progress_userdata, iw_error **err)
 {
   bool is_stdin = strcmp (path, "-") == 0;
   input in = { 0 };
@@ -609,12 +878,12 @@ iw_source_read_file_stats (const char *path, iw_record_fn fn, void *userdata, iw
     json = i < in.peek_len && (in.peek[i] == '{' || in.peek[i] == '[');
     /* yajl does not skip a byte order mark; libyaml does. */
     if (json && in.peek_len >= 3 && memcmp (in.peek, "\xef\xbb\xbf", 3) == 0)
-      in.start = (long)(in.peek_pos = 3);
+      in.start = (long)(in.peek_pos = 3), in.pos = 3;
   }
   source = iw_xasprintf ("file:%s", is_stdin ? "stdin" : path);
   if (json && seekable)
     {
-      rc = read_json_file (source, &in, fn, userdata, &stats, progress, progress_userdata, err);
+      rc = read_json_file (source, &in, fn, userdata, second, &stats, progress, progress_userdata, err);
       goto done;
     }
   p = iw_kube_parser_new (source, in.name, fn, userdata);
@@ -643,6 +912,22 @@ done:
   if (!is_stdin)
     fclose (in.f);
   return rc;
+}
+
+int
+iw_source_read_file_stats (const char *path, iw_record_fn fn, void *userdata, iw_kube_stats *stats_out,
+                           iw_kube_progress_fn progress, void *progress_userdata, iw_error **err)
+{
+  return read_file (path, fn, userdata, NULL, stats_out, progress, progress_userdata, err);
+}
+
+int
+iw_source_read_file_split (const char *path, iw_record_fn fn, void *userdata, const iw_source_second *second,
+                           iw_kube_stats *stats_out, iw_kube_progress_fn progress, void *progress_userdata,
+                           iw_error **err)
+{
+  *second->used = false;
+  return read_file (path, fn, userdata, second, stats_out, progress, progress_userdata, err);
 }
 
 int

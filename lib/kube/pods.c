@@ -14,7 +14,9 @@
 #include "util/log.h"
 #include "util/mem.h"
 
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -216,6 +218,12 @@ struct iw_kube_parser
   unsigned long long offset; /* bytes before the current chunk */
   bool after_newline;        /* the last byte fed was a newline (or its indent) */
   char *squeezed;            /* SQUEEZE_MAX + 8 bytes, allocated when first needed */
+
+  /* Splitting a file between two threads (iw_kube_parser_at_item_boundary). */
+  size_t feeding_len;      /* bytes of the yajl_parse call under way */
+  bool item_closed_at_end; /* its last token closed a list item */
+  bool defer_warnings;     /* keep warnings in `warnings` instead of logging */
+  char *warnings;          /* deferred warnings, one per line */
 };
 
 /* Input is handed to yajl at most this many bytes at a time once the
@@ -223,6 +231,32 @@ struct iw_kube_parser
 #define SQUEEZE_MAX (64 * 1024)
 
 /* --- small helpers -------------------------------------------------- */
+
+static void warn (iw_kube_parser *p, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+static void
+warn (iw_kube_parser *p, const char *fmt, ...)
+{
+  va_list ap;
+  char *msg;
+
+  va_start (ap, fmt);
+  if (vasprintf (&msg, fmt, ap) < 0)
+    msg = NULL;
+  va_end (ap);
+  if (msg == NULL)
+    return;
+  if (p->defer_warnings)
+    {
+      char *all = iw_xasprintf ("%s%s\n", p->warnings ? p->warnings : "", msg);
+
+      free (p->warnings);
+      p->warnings = all;
+    }
+  else
+    iw_log_warn ("%s", msg);
+  free (msg);
+}
 
 static uint64_t hash_str (const char *s);
 
@@ -778,7 +812,7 @@ finish_object (iw_kube_parser *p, object *o, bool item, iw_error **err)
   if (kind == NULL)
     {
       p->stats.skipped++;
-      iw_log_warn ("%s: skipping an object without a kind", p->name);
+      warn (p, "%s: skipping an object without a kind", p->name);
       goto done;
     }
   if (strcmp (kind, "Pod") == 0)
@@ -812,7 +846,7 @@ finish_object (iw_kube_parser *p, object *o, bool item, iw_error **err)
         {
           p->stats.skipped++;
           p->stats.objects--;
-          iw_log_warn ("%s: skipping %s %s: not a workload", p->name, kind, o->name ? o->name : "(unnamed)");
+          warn (p, "%s: skipping %s %s: not a workload", p->name, kind, o->name ? o->name : "(unnamed)");
         }
       goto done;
     }
@@ -1060,6 +1094,10 @@ on_end (void *ctx_)
         }
       break;
     case C_OBJ:
+      /* A list item closed by the last token fed: the place a second
+       * thread may take over (see iw_kube_parser_at_item_boundary). */
+      p->item_closed_at_end
+          = f.item && p->depth == 2 && yajl_get_bytes_consumed (p->h) == p->feeding_len;
       if (f.item || !p->top_has_items)
         {
           iw_error *e = NULL;
@@ -1422,6 +1460,8 @@ iw_kube_parser_feed (iw_kube_parser *p, const char *data, size_t len, iw_error *
           in_len = squeeze (p->squeezed, data, n, &p->after_newline, &newlines);
           in = p->squeezed;
         }
+      p->feeding_len = in_len;
+      p->item_closed_at_end = false;
       st = yajl_parse (p->h, (const unsigned char *)in, in_len);
       if (st != yajl_status_ok)
         return parse_error (p, st, in, in_len, err);
@@ -1432,6 +1472,46 @@ iw_kube_parser_feed (iw_kube_parser *p, const char *data, size_t len, iw_error *
       len -= n;
     }
   return 0;
+}
+
+bool
+iw_kube_parser_at_item_boundary (const iw_kube_parser *p)
+{
+  size_t n = p->list_kind ? strlen (p->list_kind) : 0;
+
+  /* Items of a "PodList" without a kind would be taken for pods from the
+   * list's kind: a second thread starting in the middle cannot know it. */
+  if (n > 4 && strcmp (p->list_kind + n - 4, "List") == 0 && strcmp (p->list_kind, "List") != 0)
+    return false;
+  return p->item_closed_at_end && p->depth == 2 && p->skip == 0 && p->frames[0].c == C_OBJ
+         && !p->frames[0].item && p->frames[1].c == C_ITEMS && p->mode == IW_KUBE_PARSE_RECORDS
+         && p->seen_pods == NULL;
+}
+
+int
+iw_kube_parser_resume_items (iw_kube_parser *p, unsigned long long lines, unsigned long long offset,
+                             iw_error **err)
+{
+  static const char open[] = "{\"items\":[";
+
+  p->feeding_len = sizeof open - 1;
+  if (yajl_parse (p->h, (const unsigned char *)open, sizeof open - 1) != yajl_status_ok)
+    return parse_error (p, yajl_status_error, open, sizeof open - 1, err);
+  p->lines = lines;
+  p->offset = offset;
+  return 0;
+}
+
+void
+iw_kube_parser_defer_warnings (iw_kube_parser *p)
+{
+  p->defer_warnings = true;
+}
+
+const char *
+iw_kube_parser_warnings (const iw_kube_parser *p)
+{
+  return p->warnings;
 }
 
 int
@@ -1483,6 +1563,7 @@ iw_kube_parser_free (iw_kube_parser *p)
   free (p->list_continue);
   free (p->list_kind);
   free (p->squeezed);
+  free (p->warnings);
   strmap_free (&p->owners);
   strmap_free (&p->secret_set);
   for (size_t i = 0; i < p->n_secret_list; i++)
