@@ -193,3 +193,24 @@ def test_byte_order_mark_and_crlf(tmp_path, run_imgwatch, name):
     yaml_path = tmp_path / "m.yaml"
     yaml_path.write_bytes(b"\xef\xbb\xbf" + MANIFESTS.replace("\n", "\r\n").encode())
     assert len(items(run_imgwatch("list", "-f", yaml_path, "-o", "json", check=True))) == 5
+
+
+def test_big_file_read_by_two_threads_as_by_one(tmp_path, run_imgwatch):
+    """A regular file of pods over 16 MiB is parsed by two threads (the
+    second from the middle, docs/kube.md); a pipe by one.  The output is the
+    same, byte for byte, and so is an error past the middle."""
+    head = '{"apiVersion":"v1","items":['
+    pods = ",\n".join(json.dumps(p, separators=(",", ":")) for p in kubeobjs.big_cluster(5000))
+    path = tmp_path / "big.json"
+    for tail, status in (('],"kind":"List"}\n', 0), (',\n{oops}],"kind":"List"}\n', 2)):
+        text = head + pods + tail
+        assert len(text) > 16 << 20
+        path.write_text(text)
+        two = run_imgwatch("list", "-f", path, "-o", "json", check=status, timeout=180)
+        one = run_imgwatch("list", "-f", "-", "-o", "json", input=text, check=status, timeout=180)
+        assert two.stdout.replace(str(path), "stdin") == one.stdout
+        doc = json.loads(two.stdout)
+        assert doc["complete"] is (status == 0)
+        assert len(doc["items"]) == 5000 * 10 // 8  # cluster(): 8 pods, 10 containers
+        if status:
+            assert f"{path}:5001: invalid JSON" in two.stderr

@@ -295,7 +295,7 @@ count_in_order (iw_record *r, void *userdata, iw_error **err)
 /* n pods of ReplicaSet c-5f, then that ReplicaSet (owned by a Rollout)
  * when with_rs, then tail. */
 static char *
-many_pods (size_t n, bool with_rs, const char *tail)
+many_pods_sep (size_t n, bool with_rs, const char *tail, const char *sep)
 {
   iw_buf b = IW_BUF_INIT (64 << 20);
 
@@ -305,7 +305,7 @@ many_pods (size_t n, bool with_rs, const char *tail)
                    "%s{\"kind\":\"Pod\",\"metadata\":{\"name\":\"c-5f-%zu\",\"namespace\":\"ns\",\"labels\":{"
                    "\"pod-template-hash\":\"5f\"},\"ownerReferences\":[{\"kind\":\"ReplicaSet\",\"name\":\"c-"
                    "5f\",\"controller\":true}]},\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"x:1\"}]}}",
-                   i ? "," : "", i);
+                   i ? sep : "", i);
   if (with_rs)
     iw_buf_appends (&b,
                     ",{\"apiVersion\":\"apps/v1\",\"kind\":\"ReplicaSet\",\"metadata\":{\"name\":\"c-5f\","
@@ -315,6 +315,12 @@ many_pods (size_t n, bool with_rs, const char *tail)
                     NULL);
   iw_buf_appends (&b, tail, NULL);
   return iw_buf_take (&b);
+}
+
+static char *
+many_pods (size_t n, bool with_rs, const char *tail)
+{
+  return many_pods_sep (n, with_rs, tail, ",");
 }
 
 /* A file is read speculatively while another thread searches it for
@@ -377,6 +383,160 @@ test_kube_pods__big_file_error_at_the_end (void **state)
       free (path);
       free (text);
     }
+}
+
+/* Records of a split read: the first thread's, then the second's, which
+ * must continue the count exactly where the first stopped. */
+typedef struct halves
+{
+  tally first, second;
+  size_t second_start; /* the number of the second half's first pod */
+} halves;
+
+/* On the second thread, while the first one still counts: the second
+ * half's pods must follow one another from wherever it starts. */
+static int
+count_second (iw_record *r, void *userdata, iw_error **err)
+{
+  halves *h = userdata;
+  char want[64];
+
+  (void)err;
+  if (h->second.n == 0 && r->pod && strncmp (r->pod, "c-5f-", 5) == 0)
+    h->second_start = strtoul (r->pod + 5, NULL, 10);
+  snprintf (want, sizeof want, "c-5f-%zu", h->second_start + h->second.n);
+  if (r->pod == NULL || strcmp (r->pod, want) != 0)
+    h->second.out_of_order = true;
+  h->second.n++;
+  iw_record_free (r);
+  return 0;
+}
+
+static int
+split_read_path (const char *path, halves *h, bool *used, iw_kube_stats *st, iw_error **err)
+{
+  iw_source_second second = { .fn = count_second, .userdata = h, .used = used };
+  int rc;
+
+  h->first.owner_kind = h->second.owner_kind = "Deployment";
+  rc = iw_source_read_file_split (path, count_in_order, &h->first, &second, st, NULL, NULL, err);
+  /* The second half starts where the first one ends. */
+  if (*used && h->second.n > 0 && h->second_start != h->first.n)
+    h->second.out_of_order = true;
+  return rc;
+}
+
+static int
+split_read (const char *text, halves *h, bool *used, iw_kube_stats *st, iw_error **err)
+{
+  char *path = write_temp (text);
+  int rc = split_read_path (path, h, used, st, err);
+
+  unlink (path);
+  free (path);
+  return rc;
+}
+
+/* A big file of pods is read by two threads; together they give every
+ * record once, in order, with the same stats as one thread. */
+static void
+test_kube_pods__big_file_on_two_threads (void **state)
+{
+  char *text = many_pods_sep (80000, false, "\n],\"kind\":\"List\"}\n", ",\n");
+  halves h = { 0 };
+  bool used = false;
+  iw_error *err = NULL;
+  iw_kube_stats st;
+
+  (void)state;
+  assert_true (strlen (text) > 16 << 20);
+  assert_int_equal (split_read (text, &h, &used, &st, &err), 0);
+  assert_true (used);
+  assert_true (h.first.n > 0 && h.second.n > 0);
+  assert_int_equal (h.first.n + h.second.n, 80000);
+  assert_false (h.first.out_of_order || h.second.out_of_order);
+  assert_int_equal (st.pods, 80000);
+  assert_int_equal (st.bytes, strlen (text));
+  free (text);
+}
+
+/* The guess is wrong when the boundary it found is deeper than the
+ * top-level items: here pods in a List nested in the List, which are not
+ * read as pods.  Then one thread reads it all, and what the second handed
+ * over is void.  (Valid JSON cannot put the probe's "} , {\"kind\"" inside a
+ * string: its quote would end the string.) */
+static void
+test_kube_pods__big_file_split_guess_too_deep (void **state)
+{
+  char *pods = many_pods (80000, false, "]");
+  char *text = iw_xasprintf ("{\"kind\":\"List\",\"items\":[{\"kind\":\"List\",\"metadata\":{\"name\":\"nested\"},"
+                             "\"items\":%s}]}",
+                             strchr (pods, '['));
+  halves h = { 0 };
+  bool used = true;
+  iw_error *err = NULL;
+  iw_kube_stats st;
+
+  (void)state;
+  assert_int_equal (split_read (text, &h, &used, &st, &err), 0);
+  assert_false (used);
+  assert_int_equal (h.first.n, 0);
+  assert_int_equal (st.pods, 0);
+  assert_int_equal (st.bytes, strlen (text));
+  free (pods);
+  free (text);
+}
+
+/* An error past the split: the same message, line included, as one
+ * thread gives, and the records before it are all handed over. */
+static void
+test_kube_pods__big_file_error_in_the_second_half (void **state)
+{
+  char *text = many_pods_sep (80000, false, ",\n{oops}]}\n", ",\n");
+  halves h = { 0 };
+  tally one = { .owner_kind = "Deployment" };
+  bool used = false;
+  iw_error *err = NULL, *err1 = NULL;
+  iw_kube_stats st;
+  char *path = write_temp (text);
+
+  (void)state;
+  assert_int_equal (split_read_path (path, &h, &used, &st, &err), -1);
+  assert_true (used);
+  assert_int_equal (iw_source_read_file (path, count_in_order, &one, &err1), -1);
+  assert_string_equal (iw_error_msg (err), iw_error_msg (err1));
+  assert_non_null (strstr (iw_error_msg (err), ":80001: invalid JSON"));
+  assert_int_equal (h.first.n + h.second.n, one.n);
+  assert_false (h.first.out_of_order || h.second.out_of_order);
+  iw_error_free (err);
+  iw_error_free (err1);
+  unlink (path);
+  free (path);
+  free (text);
+}
+
+/* Owners in the file: one thread, two passes, all records to the first
+ * callback. */
+static void
+test_kube_pods__big_file_with_owners_is_not_split (void **state)
+{
+  char *text = many_pods (80000, true, "]}");
+  halves h = { 0 };
+  bool used = true;
+  iw_error *err = NULL;
+  iw_kube_stats st;
+  char *path = write_temp (text);
+  iw_source_second second = { .fn = count_second, .userdata = &h, .used = &used };
+
+  (void)state;
+  h.first.owner_kind = "Rollout";
+  assert_int_equal (iw_source_read_file_split (path, count_in_order, &h.first, &second, &st, NULL, NULL, &err), 0);
+  assert_false (used);
+  assert_int_equal (h.first.n, 80000);
+  assert_false (h.first.out_of_order || h.first.wrong_owner);
+  unlink (path);
+  free (path);
+  free (text);
 }
 
 static void
@@ -517,6 +677,10 @@ main (void)
     cmocka_unit_test (test_kube_pods__file_list_uses_replicasets_printed_later),
     cmocka_unit_test (test_kube_pods__big_file_owners_found_late),
     cmocka_unit_test (test_kube_pods__big_file_error_at_the_end),
+    cmocka_unit_test (test_kube_pods__big_file_on_two_threads),
+    cmocka_unit_test (test_kube_pods__big_file_split_guess_too_deep),
+    cmocka_unit_test (test_kube_pods__big_file_error_in_the_second_half),
+    cmocka_unit_test (test_kube_pods__big_file_with_owners_is_not_split),
     cmocka_unit_test (test_kube_pods__yaml_manifests_give_spec_only_records),
     cmocka_unit_test (test_kube_pods__bad_input_names_file_and_line),
     cmocka_unit_test (test_kube_pods__consumer_error_stops_the_source),
