@@ -22,7 +22,6 @@
 #include <string.h>
 #include <unistd.h>
 
-
 #define NCOLS 7
 #define SIZING_ROWS 500
 
@@ -608,8 +607,8 @@ run (int argc, char **argv)
 
       c2.json = true;
       c2.out.data = iw_xmalloc (OUT_CHUNK);
-      rc = iw_source_read_file_split (from_file, on_record, &c, &second, &stats, progress ? on_progress : NULL,
-                                      &c, &err);
+      rc = iw_source_read_file_split (from_file, on_record, &c, &second, &stats,
+                                      progress ? on_progress : NULL, &c, &err);
       out_flush (&c2.out);
       if (second_used)
         {

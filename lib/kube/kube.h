@@ -119,9 +119,9 @@ typedef struct iw_source_second
   bool *used;
 } iw_source_second;
 
-int iw_source_read_file_split (const char *path, iw_record_fn fn, void *userdata, const iw_source_second *second,
-                               iw_kube_stats *stats_out, iw_kube_progress_fn progress, void *progress_userdata,
-                               iw_error **err);
+int iw_source_read_file_split (const char *path, iw_record_fn fn, void *userdata,
+                               const iw_source_second *second, iw_kube_stats *stats_out,
+                               iw_kube_progress_fn progress, void *progress_userdata, iw_error **err);
 
 /*
  * kubeconfig: where the cluster is and how to authenticate, resolved for

@@ -44,7 +44,7 @@ typedef struct input
   const char *name;
   char *peek; /* bytes read to detect the format, served first */
   size_t peek_len, peek_pos;
-  long start; /* where the content starts: after a UTF-8 byte order mark */
+  long start;    /* where the content starts: after a UTF-8 byte order mark */
   long long pos; /* the file offset of the next byte read_chunk gives */
 } input;
 
@@ -719,8 +719,9 @@ split_abandon (split *w)
  * searches the file for owners (may_hold_owners); a big one is parsed by
  * two threads when second is given (the split above). */
 static int
-read_json_file (const char *source, input *in, iw_record_fn fn, void *userdata, const iw_source_second *second,
-                iw_kube_stats *stats, iw_kube_progress_fn progress, void *pud, iw_error **err)
+read_json_file (const char *source, input *in, iw_record_fn fn, void *userdata,
+                const iw_source_second *second, iw_kube_stats *stats, iw_kube_progress_fn progress, void *pud,
+                iw_error **err)
 {
   prescan scan = { .fd = fileno (in->f) };
   held h = { .fn = fn, .userdata = userdata, .scan = &scan };

@@ -1096,8 +1096,7 @@ on_end (void *ctx_)
     case C_OBJ:
       /* A list item closed by the last token fed: the place a second
        * thread may take over (see iw_kube_parser_at_item_boundary). */
-      p->item_closed_at_end
-          = f.item && p->depth == 2 && yajl_get_bytes_consumed (p->h) == p->feeding_len;
+      p->item_closed_at_end = f.item && p->depth == 2 && yajl_get_bytes_consumed (p->h) == p->feeding_len;
       if (f.item || !p->top_has_items)
         {
           iw_error *e = NULL;

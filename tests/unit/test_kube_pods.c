@@ -246,7 +246,8 @@ test_kube_pods__file_list_uses_replicasets_printed_later (void **state)
         "\"image\":\"x:1\"}]}},{\"apiVersion\":\"apps/"
         "v1\",\"kind\":\"ReplicaSet\",\"metadata\":{\"name\":\"c-5f\","
         "\"namespace\":\"ns\",\"uid\":\"u\",\"ownerReferences\":[{\"kind\":\"Rollout\",\"name\":\"canary\","
-        "\"controller\":true}]},\"spec\":{\"replicas\":1,\"selector\":{\"matchLabels\":{\"pod-template-hash\":"
+        "\"controller\":true}]},\"spec\":{\"replicas\":1,\"selector\":{\"matchLabels\":{\"pod-template-"
+        "hash\":"
         "\"5f\"}},\"template\":{\"spec\":{\"containers\":[{\"name\":"
         "\"a\",\"image\":"
         "\"x:1\"}]}}}}],\"kind\":\"List\",\"metadata\":{\"resourceVersion\":\"\"}}\n";
@@ -301,18 +302,20 @@ many_pods_sep (size_t n, bool with_rs, const char *tail, const char *sep)
 
   iw_buf_appends (&b, "{\"apiVersion\":\"v1\",\"items\":[", NULL);
   for (size_t i = 0; i < n; i++)
-    iw_buf_printf (&b, NULL,
-                   "%s{\"kind\":\"Pod\",\"metadata\":{\"name\":\"c-5f-%zu\",\"namespace\":\"ns\",\"labels\":{"
-                   "\"pod-template-hash\":\"5f\"},\"ownerReferences\":[{\"kind\":\"ReplicaSet\",\"name\":\"c-"
-                   "5f\",\"controller\":true}]},\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"x:1\"}]}}",
-                   i ? sep : "", i);
+    iw_buf_printf (
+        &b, NULL,
+        "%s{\"kind\":\"Pod\",\"metadata\":{\"name\":\"c-5f-%zu\",\"namespace\":\"ns\",\"labels\":{"
+        "\"pod-template-hash\":\"5f\"},\"ownerReferences\":[{\"kind\":\"ReplicaSet\",\"name\":\"c-"
+        "5f\",\"controller\":true}]},\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"x:1\"}]}}",
+        i ? sep : "", i);
   if (with_rs)
-    iw_buf_appends (&b,
-                    ",{\"apiVersion\":\"apps/v1\",\"kind\":\"ReplicaSet\",\"metadata\":{\"name\":\"c-5f\","
-                    "\"namespace\":\"ns\",\"uid\":\"u\",\"ownerReferences\":[{\"kind\":\"Rollout\",\"name\":"
-                    "\"canary\",\"controller\":true}]},\"spec\":{\"selector\":{\"matchLabels\":{\"a\":\"b\"}},"
-                    "\"template\":{\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"x:1\"}]}}}}",
-                    NULL);
+    iw_buf_appends (
+        &b,
+        ",{\"apiVersion\":\"apps/v1\",\"kind\":\"ReplicaSet\",\"metadata\":{\"name\":\"c-5f\","
+        "\"namespace\":\"ns\",\"uid\":\"u\",\"ownerReferences\":[{\"kind\":\"Rollout\",\"name\":"
+        "\"canary\",\"controller\":true}]},\"spec\":{\"selector\":{\"matchLabels\":{\"a\":\"b\"}},"
+        "\"template\":{\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"x:1\"}]}}}}",
+        NULL);
   iw_buf_appends (&b, tail, NULL);
   return iw_buf_take (&b);
 }
@@ -469,9 +472,10 @@ static void
 test_kube_pods__big_file_split_guess_too_deep (void **state)
 {
   char *pods = many_pods (80000, false, "]");
-  char *text = iw_xasprintf ("{\"kind\":\"List\",\"items\":[{\"kind\":\"List\",\"metadata\":{\"name\":\"nested\"},"
-                             "\"items\":%s}]}",
-                             strchr (pods, '['));
+  char *text
+      = iw_xasprintf ("{\"kind\":\"List\",\"items\":[{\"kind\":\"List\",\"metadata\":{\"name\":\"nested\"},"
+                      "\"items\":%s}]}",
+                      strchr (pods, '['));
   halves h = { 0 };
   bool used = true;
   iw_error *err = NULL;
@@ -530,7 +534,8 @@ test_kube_pods__big_file_with_owners_is_not_split (void **state)
 
   (void)state;
   h.first.owner_kind = "Rollout";
-  assert_int_equal (iw_source_read_file_split (path, count_in_order, &h.first, &second, &st, NULL, NULL, &err), 0);
+  assert_int_equal (
+      iw_source_read_file_split (path, count_in_order, &h.first, &second, &st, NULL, NULL, &err), 0);
   assert_false (used);
   assert_int_equal (h.first.n, 80000);
   assert_false (h.first.out_of_order || h.first.wrong_owner);
