@@ -89,7 +89,7 @@ measure "imgwatch list -o json, compact file" "$BIN" list -f "$work/pods-compact
 iw_com=$wall_s
 measure "jq, same fields, compact file" jq -c "$JQ" "$work/pods-compact.json"
 jq_com=$wall_s
-measure "imgwatch list -o json, stdin (one pass)" sh -c "\"$BIN\" list -f - -o json < \"$work/pods-compact.json\""
+measure "imgwatch list -o json, compact, from a pipe (one thread)" sh -c "cat \"$work/pods-compact.json\" | \"$BIN\" list -f - -o json"
 RUNS=1
 
 # The API: the test server makes pods on demand, page by page.
