@@ -9,6 +9,11 @@
  * The parser squeezes indentation out before yajl reads it, so the input
  * is also parsed by yajl alone, as it is: invalid JSON must be rejected
  * at the same line, and valid JSON may only fail for nesting too deep.
+ *
+ * Where a prefix ending in '}' leaves the parser at an item boundary (the
+ * point a second thread may take a big file over from), a fresh parser
+ * resumed at the next '{' must give the rest of the records and the same
+ * verdict and message as the whole parse.
  */
 #include "kube/kube.h"
 
@@ -80,6 +85,68 @@ run (const uint8_t *data, size_t size, size_t split, size_t *n, char *msg, size_
   return rc;
 }
 
+/* The split of manifest.c after each '}' (the first 16): the first part
+ * up to k, the second from the '{' after a comma (skipped when what
+ * follows is not that). */
+static void
+check_resume (const uint8_t *data, size_t size, int ra, size_t a, const char *ma)
+{
+  int tried = 0;
+
+  for (size_t k = 1; k < size && tried < 16; k++)
+    {
+      size_t n1 = 0, n2 = 0, s = k;
+      unsigned long long lines = 0;
+      iw_kube_parser *p1, *p2;
+      iw_error *err = NULL;
+      int rc;
+
+      if (data[k - 1] != '}')
+        continue;
+      tried++;
+      p1 = iw_kube_parser_new ("fuzz", "fuzz", count, &n1);
+      rc = iw_kube_parser_feed (p1, (const char *)data, k, &err);
+      iw_error_free (err);
+      err = NULL;
+      if (rc < 0 || !iw_kube_parser_at_item_boundary (p1))
+        {
+          iw_kube_parser_free (p1);
+          continue;
+        }
+      /* What may lie between: blanks, one comma, blanks, then '{'. */
+      while (s < size && data[s] && strchr (" \t\r\n", data[s]))
+        s++;
+      if (s < size && data[s] == ',')
+        s++;
+      else
+        s = size;
+      while (s < size && data[s] && strchr (" \t\r\n", data[s]))
+        s++;
+      if (s >= size || data[s] != '{')
+        {
+          iw_kube_parser_free (p1);
+          continue;
+        }
+      for (size_t i = 0; i < s; i++)
+        lines += data[i] == '\n';
+      p2 = iw_kube_parser_new ("fuzz", "fuzz", count, &n2);
+      rc = iw_kube_parser_resume_items (p2, lines, s, &err);
+      if (rc == 0)
+        rc = iw_kube_parser_feed (p2, (const char *)data + s, size - s, &err);
+      if (rc == 0)
+        rc = iw_kube_parser_finish (p2, &err);
+      if ((rc < 0) != (ra < 0))
+        abort (); /* a different verdict */
+      if (rc < 0 && strncmp (iw_error_msg (err), ma, 511) != 0)
+        abort (); /* a different error, or line */
+      if (rc == 0 && n1 + n2 != a)
+        abort (); /* records lost or doubled */
+      iw_error_free (err);
+      iw_kube_parser_free (p1);
+      iw_kube_parser_free (p2);
+    }
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -100,5 +167,6 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   snprintf (want, sizeof want, "fuzz:%lu: invalid JSON", line);
   if (line && strstr (ma, "invalid JSON") && strncmp (ma, want, strlen (want)) != 0)
     abort (); /* not the line yajl stops at */
+  check_resume (data, size, ra, a, ma);
   return 0;
 }
