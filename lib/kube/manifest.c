@@ -525,18 +525,42 @@ hold_record (iw_record *rec, void *userdata, iw_error **err)
   return 0;
 }
 
+/* Back to where the content starts, for another pass. */
+static int
+rewind_input (input *in, iw_error **err)
+{
+  if (fseek (in->f, in->start, SEEK_SET) < 0)
+    return iw_error_set (err, IW_EIO, "rewind %s: %s", in->name, strerror (errno));
+  free (in->peek);
+  in->peek = NULL;
+  in->peek_pos = in->peek_len = 0;
+  in->pos = in->start;
+  return 0;
+}
+
+/* The counters of the parser a (and b, when two threads read), into to. */
+static void
+set_counts (iw_kube_stats *to, const iw_kube_stats *a, const iw_kube_stats *b)
+{
+  static const iw_kube_stats none = { 0 };
+
+  if (b == NULL)
+    b = &none;
+  to->pods = a->pods + b->pods;
+  to->records = a->records + b->records;
+  to->objects = a->objects + b->objects;
+  to->skipped = a->skipped + b->skipped;
+  to->bytes = a->bytes + b->bytes;
+}
+
 /* The two-pass read: owners first, then records. */
 static int
 read_json_owners_first (iw_kube_parser *p, input *in, iw_kube_stats *stats, iw_kube_progress_fn progress,
                         void *pud, iw_error **err)
 {
   iw_kube_parser_set_mode (p, IW_KUBE_PARSE_OWNERS_ONLY);
-  if (read_json (p, in, NULL, NULL, NULL, err) < 0)
+  if (read_json (p, in, NULL, NULL, NULL, err) < 0 || rewind_input (in, err) < 0)
     return -1;
-  if (fseek (in->f, in->start, SEEK_SET) < 0)
-    return iw_error_set (err, IW_EIO, "rewind %s: %s", in->name, strerror (errno));
-  in->peek_pos = in->peek_len = 0;
-  in->pos = in->start;
   iw_kube_parser_reset (p, err);
   iw_kube_parser_set_mode (p, IW_KUBE_PARSE_RECORDS);
   return read_json (p, in, stats, progress, pud, err);
@@ -793,14 +817,10 @@ read_json_file (const char *source, input *in, iw_record_fn fn, void *userdata,
       *stats = (iw_kube_stats){ 0 };
       if (second)
         *second->used = false;
-      if (fseek (in->f, in->start, SEEK_SET) < 0)
-        rc = iw_error_set (&e, IW_EIO, "rewind %s: %s", in->name, strerror (errno));
+      if (rewind_input (in, &e) < 0)
+        rc = -1;
       else
         {
-          free (in->peek);
-          in->peek = NULL;
-          in->peek_pos = in->peek_len = 0;
-          in->pos = in->start;
           iw_kube_parser_free (p);
           p = iw_kube_parser_new (source, in->name, fn, userdata);
           rc = read_json_owners_first (p, in, stats, progress, pud, &e);
@@ -808,23 +828,13 @@ read_json_file (const char *source, input *in, iw_record_fn fn, void *userdata,
     }
   else if (held_flush (&h, rc < 0 ? NULL : &e) < 0 && rc == 0)
     rc = -1; /* records read before an error still go, as from a pipe */
-  {
-    const iw_kube_stats *ps = iw_kube_parser_stats (p);
-
-    stats->pods = ps->pods;
-    stats->records = ps->records;
-    stats->objects = ps->objects;
-    stats->skipped = ps->skipped;
-    stats->bytes = ps->bytes;
-    if (second && *second->used)
-      {
-        stats->pods += w.stats.pods;
-        stats->records += w.stats.records;
-        stats->objects += w.stats.objects;
-        stats->skipped += w.stats.skipped;
-        stats->bytes += w.stats.bytes + (size_t)(w.item_start - w.item_end);
-      }
-  }
+  if (second && *second->used)
+    {
+      set_counts (stats, iw_kube_parser_stats (p), &w.stats);
+      stats->bytes += (size_t)(w.item_start - w.item_end); /* the comma between */
+    }
+  else
+    set_counts (stats, iw_kube_parser_stats (p), NULL);
   iw_kube_parser_free (p);
   free (h.recs);
   if (rc < 0)
@@ -894,15 +904,7 @@ read_file (const char *path, iw_record_fn fn, void *userdata, const iw_source_se
     rc = read_yaml (p, &in, &stats, err);
 done:
   if (p)
-    {
-      const iw_kube_stats *ps = iw_kube_parser_stats (p);
-
-      stats.pods = ps->pods;
-      stats.records = ps->records;
-      stats.objects = ps->objects;
-      stats.skipped = ps->skipped;
-      stats.bytes = ps->bytes;
-    }
+    set_counts (&stats, iw_kube_parser_stats (p), NULL);
   stats.wall_seconds = iw_clock_mono () - t0;
   stats.cpu_seconds = iw_clock_cpu () - c0;
   if (stats_out)
